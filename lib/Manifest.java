@@ -1,0 +1,65 @@
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.util.List;
+
+/**
+ * The manifest written after a dump object is complete (design.md section 2). A backup exists only when
+ * its manifest exists. Readers ignore unknown fields; a change of meaning bumps {@link #CURRENT_FORMAT}.
+ *
+ * @param sha256      hex SHA-256 of the exact bytes stored in {@code dumpKey} (after encryption, if any)
+ * @param compression what pg_dump was asked for, e.g. "zstd:3", "gzip:6", "none"
+ * @param encryption  null, or the scheme and the public recipients (never a private key)
+ * @param tocEntries  number of entries in the archive's table of contents (pg_restore --list)
+ * @param tables      per-table statistics at dump time, for restore drills
+ */
+record Manifest(
+        int formatVersion,
+        String tool,
+        String toolVersion,
+        String name,
+        String database,
+        String host,
+        String dumpKey,
+        String startedAt,
+        String finishedAt,
+        long sizeBytes,
+        String sha256,
+        String pgDumpVersion,
+        String serverVersion,
+        String format,
+        String compression,
+        Encryption encryption,
+        Integer tocEntries,
+        List<TableStat> tables,
+        List<String> pgDumpArgs) {
+
+    static final int CURRENT_FORMAT = 1;
+
+    record Encryption(String scheme, List<String> recipients) {}
+
+    /**
+     * @param rowEstimate pg_class.reltuples at dump time (-1 when never analysed)
+     * @param rowCount    exact count when it was measured, else null
+     */
+    record TableStat(String schema, String table, long rowEstimate, Long rowCount) {}
+
+    String toJson() { return Json.write(this); }
+
+    /** Parses and checks a manifest; bad JSON or missing essentials are invalid backup data (65). */
+    static Manifest parse(String json, String whereFrom) {
+        Manifest m;
+        try {
+            m = Json.MAPPER.readValue(json, Manifest.class);
+        } catch (JsonProcessingException e) {
+            throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (m == null) throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is empty");
+        if (m.formatVersion() > CURRENT_FORMAT) {
+            throw new Failure(Exit.CONFIG, "manifest " + whereFrom + " has formatVersion " + m.formatVersion()
+                    + ", newer than this " + Version.TOOL + " " + Version.VERSION + " understands (" + CURRENT_FORMAT + "): upgrade " + Version.TOOL);
+        }
+        if (m.formatVersion() < 1 || m.dumpKey() == null || m.sha256() == null || m.sizeBytes() < 0) {
+            throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " lacks formatVersion, dumpKey, sha256 or sizeBytes");
+        }
+        return m;
+    }
+}
