@@ -1,0 +1,83 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every script answers --help and --version, lists the exit codes, and rejects bad usage with 64. */
+class CliTest {
+    /** name, a fresh command, and the arguments that make an otherwise valid invocation of it. */
+    record Script(String name, Supplier<Object> command, List<String> validArgs) {
+        @Override public String toString() { return name; }
+    }
+
+    static Stream<Script> scripts() {
+        return Stream.of(new Script("backup", Backup::new, List.of("--database-url", "postgresql://u@h/db")),
+                new Script("prune", Prune::new, List.of("--keep-days", "7")),
+                new Script("restore", Restore::new, List.of("--target-url", "postgresql://u@h/db2")),
+                new Script("setup-aws", SetupAws::new, List.of("--github-repo", "o/r")));
+    }
+
+    @ParameterizedTest(name = "{0} --help lists the exit codes")
+    @MethodSource("scripts")
+    void helpListsExitCodes(Script script) {
+        Scripts.Run run = Scripts.run(script.command().get(), "--help");
+        assertEquals(0, run.exit(), run.toString());
+        assertTrue(run.out().startsWith("Usage: " + script.name()), run.out());
+        for (String code : List.of("64", "65", "69", "77", "78")) assertTrue(run.out().contains("\n  " + code + " "), "exit code " + code + " in help:\n" + run.out());
+    }
+
+    @ParameterizedTest(name = "{0} --version")
+    @MethodSource("scripts")
+    void version(Script script) {
+        Scripts.Run run = Scripts.run(script.command().get(), "--version");
+        assertEquals(0, run.exit());
+        assertTrue(run.out().startsWith(Version.TOOL + " " + Version.VERSION), run.out());
+    }
+
+    @ParameterizedTest(name = "{0} rejects an unknown option with 64")
+    @MethodSource("scripts")
+    void unknownOption(Script script) {
+        Scripts.Run run = Scripts.run(script.command().get(), "--no-such-option");
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("--no-such-option"), run.err());
+    }
+
+    @ParameterizedTest(name = "{0} rejects an invalid bucket name with one line and 64")
+    @MethodSource("scripts")
+    void invalidBucket(Script script) {
+        List<String> args = new java.util.ArrayList<>(script.validArgs());
+        args.addAll(List.of("--bucket", "Not_A_Bucket!"));
+        Scripts.Run run = Scripts.run(script.command().get(), args.toArray(String[]::new));
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("invalid bucket name"), run.err());
+        assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
+    }
+
+    @Test
+    void prefixWithDotDotIsRejected() {
+        Scripts.Run run = Scripts.run(new Prune(), "--bucket", "my-bucket", "--prefix", "a/../b", "--keep-days", "3");
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("'..'"), run.err());
+    }
+
+    @Test
+    void badDatabaseUrlNeverEchoesThePassword() {
+        Scripts.Run run = Scripts.run(new Backup(), "--bucket", "my-bucket", "--database-url", "mysql://bob:hunter2@db/x");
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("not a PostgreSQL URL"), run.err());
+        assertTrue(!run.err().contains("hunter2"), run.err());
+    }
+
+    @Test
+    void settingsComeFromTheEnvironment() throws Exception {
+        // A child JVM, because environment variables cannot be set in-process.
+        Scripts.Run run = Scripts.runProcess("Prune", java.util.Map.of("S3_BUCKET_NAME", "Bad_Bucket", "RETENTION", "7"));
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("'Bad_Bucket'"), run.err());
+    }
+}
