@@ -22,6 +22,8 @@
 //SOURCES lib/PgTools.java
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
+//SOURCES lib/Progress.java
+//SOURCES lib/BackupListing.java
 
 import java.util.ArrayList;
 import java.util.List;
