@@ -803,18 +803,24 @@ class SetupAws implements Callable<Integer> {
         }
 
         /**
-         * HeadBucket: 200 exists (ours, or another account's that lets us in), 404 free, 403 another account's or no
-         * permission, 301 another region. Whether it is ours is then decided by listing this account's buckets:
-         * setup-aws only ever changes buckets of the account it runs in.
+         * HeadBucket with ExpectedBucketOwner (our account): 200 ours, 404 free, 403 another account's or no permission,
+         * 301 another region. setup-aws only ever changes buckets of the account it runs in; since S3-compatible
+         * servers may ignore ExpectedBucketOwner, a 200 is also checked against this account's bucket list.
          */
         private boolean bucketExists(String b) {
             try {
-                var head = s3.headBucket(r -> r.bucket(b));
+                var head = s3.headBucket(r -> r.bucket(b).expectedBucketOwner(t.account));
                 String region = head.bucketRegion();
                 if (region != null && !region.isBlank() && !region.equals(t.s.region) && storage.aws.endpoint() == null) {
                     throw new Failure(Exit.CONFIG, "the bucket " + b + " exists in " + region + ", not " + t.s.region + ": run with --region " + region);
                 }
-                if (!ownBucket(b)) {
+                boolean ours;
+                try {
+                    ours = ownBucket(b);
+                } catch (S3Exception listDenied) {
+                    ours = true; // ExpectedBucketOwner already vouched for it (on AWS); the list is only a second check
+                }
+                if (!ours) {
                     throw new Failure(Exit.FAILED, "the bucket name " + b + " is already taken by another AWS account (S3 bucket names are global): choose another --bucket");
                 }
                 return true;
