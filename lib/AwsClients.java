@@ -3,6 +3,7 @@ import java.time.Duration;
 import picocli.CommandLine.Option;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.iam.IamClient;
@@ -50,10 +51,13 @@ class AwsOptions {
  * from its in-memory copy, and it does not trip over emulators that answer "Expect: 100-continue" twice.
  */
 final class AwsClients {
-    static S3Client s3(AwsOptions options) {
+    static S3Client s3(AwsOptions options) { return s3(options, new ExecutionInterceptor[0]); }
+
+    /** With interceptors, e.g. setup-aws's dry-run guard that refuses every mutating call. */
+    static S3Client s3(AwsOptions options, ExecutionInterceptor... interceptors) {
         var builder = S3Client.builder()
                 .httpClientBuilder(http())
-                .overrideConfiguration(retries());
+                .overrideConfiguration(retries(interceptors));
         Region region = options.regionOrNull();
         URI endpoint = options.endpoint();
         if (region != null) builder.region(region);
@@ -62,15 +66,19 @@ final class AwsClients {
         return builder.build();
     }
 
-    static IamClient iam(AwsOptions options) {
-        var builder = IamClient.builder().httpClientBuilder(http()).overrideConfiguration(retries()).region(Region.AWS_GLOBAL);
+    static IamClient iam(AwsOptions options) { return iam(options, new ExecutionInterceptor[0]); }
+
+    static IamClient iam(AwsOptions options, ExecutionInterceptor... interceptors) {
+        var builder = IamClient.builder().httpClientBuilder(http()).overrideConfiguration(retries(interceptors)).region(Region.AWS_GLOBAL);
         URI endpoint = options.endpoint();
         if (endpoint != null) builder.endpointOverride(endpoint).region(Region.US_EAST_1);
         return builder.build();
     }
 
-    static StsClient sts(AwsOptions options) {
-        var builder = StsClient.builder().httpClientBuilder(http()).overrideConfiguration(retries());
+    static StsClient sts(AwsOptions options) { return sts(options, new ExecutionInterceptor[0]); }
+
+    static StsClient sts(AwsOptions options, ExecutionInterceptor... interceptors) {
+        var builder = StsClient.builder().httpClientBuilder(http()).overrideConfiguration(retries(interceptors));
         Region region = options.regionOrNull();
         URI endpoint = options.endpoint();
         if (region != null) builder.region(region);
@@ -87,10 +95,11 @@ final class AwsClients {
     }
 
     /** More attempts than the SDK default (3): a nightly job should ride out a minute of S3 throttling. */
-    private static ClientOverrideConfiguration retries() {
-        return ClientOverrideConfiguration.builder()
-                .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(8).build())
-                .build();
+    private static ClientOverrideConfiguration retries(ExecutionInterceptor... interceptors) {
+        var builder = ClientOverrideConfiguration.builder()
+                .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(8).build());
+        for (ExecutionInterceptor i : interceptors) builder.addExecutionInterceptor(i);
+        return builder.build();
     }
 
     private AwsClients() {}
