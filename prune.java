@@ -292,6 +292,13 @@ class Prune implements Callable<Integer> {
     record NamePlan(String name, List<Decision> keep, List<Decision> delete, List<BackupListing.Entry> removeIncomplete,
                     List<BackupListing.Entry> waitIncomplete, BackupListing.Entry newest, String held) {}
 
+    /** A backup's objects that exist, in deletion order: manifest, verify record, dump. */
+    static List<S3Object> objects(BackupListing.Entry e) {
+        List<S3Object> out = new ArrayList<>(3);
+        for (S3Object o : new S3Object[] {e.manifest(), e.verify(), e.dump()}) if (o != null) out.add(o);
+        return out;
+    }
+
     /** A multipart upload to abort. */
     record Upload(String name, String key, String uploadId, Instant initiated) {}
 
@@ -468,7 +475,12 @@ class Prune implements Callable<Integer> {
             delete(manifests);
             // Only backups that are now incomplete lose their other objects.
             List<BackupListing.Entry> nowIncomplete = new ArrayList<>();
-            for (BackupListing.Entry e : backups) if (outcome(e.manifest().key()) == Outcome.DELETED) nowIncomplete.add(e);
+            for (BackupListing.Entry e : backups) {
+                if (outcome(e.manifest().key()) == Outcome.DELETED) nowIncomplete.add(e);
+                else for (S3Object o : objects(e)) {
+                    results.putIfAbsent(o.key(), new KeyResult(o.key(), Outcome.SKIPPED, null, "left in place: the manifest was not deleted, so the backup stays complete"));
+                }
+            }
             for (NamePlan p : plans) nowIncomplete.addAll(p.removeIncomplete());
             delete(keys(nowIncomplete, BackupListing.Entry::verify));
             delete(keys(nowIncomplete, BackupListing.Entry::dump));
@@ -573,8 +585,7 @@ class Prune implements Callable<Integer> {
         /** A backup's outcome from its keys: deleted only if every object is gone. */
         String backupOutcome(BackupListing.Entry e) {
             List<Outcome> outs = new ArrayList<>();
-            for (S3Object o : new S3Object[] {e.manifest(), e.verify(), e.dump()}) {
-                if (o == null) continue;
+            for (S3Object o : objects(e)) {
                 Outcome out = outcome(o.key());
                 outs.add(out == null ? Outcome.SKIPPED : out);
             }
@@ -696,8 +707,7 @@ class Prune implements Callable<Integer> {
         private String detail(BackupListing.Entry e) {
             if (deleter == null) return "";
             StringBuilder sb = new StringBuilder();
-            for (S3Object o : new S3Object[] {e.manifest(), e.verify(), e.dump()}) {
-                if (o == null) continue;
+            for (S3Object o : objects(e)) {
                 Deleter.KeyResult r = deleter.results.get(o.key());
                 if (r != null && r.outcome() != Deleter.Outcome.DELETED) {
                     sb.append("\n             ").append(r.outcome().name().toLowerCase(Locale.ROOT)).append(": ").append(o.key());
@@ -725,10 +735,15 @@ class Prune implements Callable<Integer> {
                 return (dryRun ? "dry run: would delete " : "plan: delete ") + del + " backup(s), keep " + kept + ", remove " + inc
                         + " incomplete, abort " + uploads.size() + " upload(s); nothing was changed";
             }
-            return "deleted " + deleter.count(Deleter.Outcome.DELETED) + " object(s) (" + del + " backup(s) and " + inc + " incomplete planned), kept "
-                    + kept + ", aborted " + uploads.stream().filter(u -> uploadOutcome(u).equals("aborted")).count() + " upload(s); "
-                    + deleter.count(Deleter.Outcome.LOCKED) + " locked, " + deleter.failureCount() + " failed"
-                    + (deleter.stopped != null ? "; stopped early: " + deleter.stopped.getMessage() : "");
+            long delDone = plans.stream().flatMap(p -> p.delete().stream()).filter(d -> outcomeOf(d.entry()).equals("deleted")).count();
+            long incDone = plans.stream().flatMap(p -> p.removeIncomplete().stream()).filter(e -> outcomeOf(e).equals("deleted")).count();
+            String s = "done: deleted " + delDone + " of " + del + " backup(s), removed " + incDone + " of " + inc + " incomplete, aborted "
+                    + uploads.stream().filter(u -> uploadOutcome(u).equals("aborted")).count() + " of " + uploads.size() + " upload(s) ("
+                    + deleter.count(Deleter.Outcome.DELETED) + " objects deleted); kept " + kept;
+            if (deleter.count(Deleter.Outcome.LOCKED) > 0) s += "; " + deleter.count(Deleter.Outcome.LOCKED) + " object(s) locked";
+            if (deleter.failureCount() > 0) s += "; " + deleter.failureCount() + " failed";
+            if (deleter.stopped != null) s += "; stopped early: " + deleter.stopped.getMessage();
+            return s;
         }
 
         Map<String, Object> document() {
@@ -803,9 +818,7 @@ class Prune implements Callable<Integer> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("startedAt", e.key().startedAt().toString());
             m.put("verified", e.verified());
-            List<String> keys = new ArrayList<>();
-            for (S3Object o : new S3Object[] {e.manifest(), e.verify(), e.dump()}) if (o != null) keys.add(o.key());
-            m.put("keys", keys);
+            m.put("keys", objects(e).stream().map(S3Object::key).toList());
             return m;
         }
 
@@ -814,7 +827,8 @@ class Prune implements Callable<Integer> {
             m.put("outcome", outcomeOf(e));
             if (deleter != null) {
                 List<Object> errors = new ArrayList<>();
-                for (String key : (List<String>) m.get("keys")) {
+                for (S3Object o : objects(e)) {
+                    String key = o.key();
                     Deleter.KeyResult r = deleter.results.get(key);
                     if (r != null && r.outcome() != Deleter.Outcome.DELETED) {
                         Map<String, Object> err = new LinkedHashMap<>();
