@@ -52,6 +52,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
@@ -82,9 +83,10 @@ class Prune implements Callable<Integer> {
     @Option(names = "--name", paramLabel = "NAME", description = "Prune only this backup name (default: every name under the prefix).")
     String name;
 
+    // A String, so that an empty RETENTION (an unset GitHub variable) means "not given" rather than a usage error.
     @Option(names = "--keep-days", paramLabel = "N", defaultValue = "${env:RETENTION}",
             description = "Keep every backup younger than N days (N x 24 h) from now (env RETENTION).")
-    Integer keepDays;
+    String keepDays;
 
     @Option(names = "--keep-last", paramLabel = "N", description = "Keep the N newest backups.")
     Integer keepLast;
@@ -149,7 +151,17 @@ class Prune implements Callable<Integer> {
         try (S3Client s3 = AwsClients.s3(storage.aws)) {
             // 2. One paginated listing; foreign keys are never in it.
             List<BackupListing.Entry> entries = BackupListing.list(s3, bucket, prefix, onlyName);
-            List<Upload> uploads = staleUploads(s3, bucket, prefix, onlyName, now.minus(settings.grace()));
+            List<Upload> uploads;
+            String uploadsNote = null;
+            try {
+                uploads = staleUploads(s3, bucket, prefix, onlyName, now.minus(settings.grace()));
+            } catch (AwsServiceException e) {
+                // Not being allowed to list uploads must not stop retention: the bucket's lifecycle rule aborts them too.
+                if (e.statusCode() != 403) throw e;
+                uploads = List.of();
+                uploadsNote = "multipart uploads not checked: " + Errors.fromAws(e).getMessage() + " (grant s3:ListBucketMultipartUploads and s3:AbortMultipartUpload to clean them up)";
+                spec.commandLine().getErr().println("warning: " + uploadsNote);
+            }
 
             // 3. The plan, per name: rules vote, interlocks overrule.
             Map<String, List<BackupListing.Entry>> byName = new LinkedHashMap<>();
@@ -157,8 +169,12 @@ class Prune implements Callable<Integer> {
             if (onlyName != null) byName.putIfAbsent(onlyName, new ArrayList<>());
             List<NamePlan> plans = new ArrayList<>();
             for (var e : byName.entrySet()) plans.add(Planner.plan(e.getKey(), e.getValue(), settings, now));
+            Set<String> held = new HashSet<>();
+            for (NamePlan p : plans) if (p.held() != null) held.add(p.name());
+            uploads = uploads.stream().filter(u -> !held.contains(u.name())).toList(); // a held name keeps everything
 
             Report report = new Report(bucket, prefix, settings, now, dryRun, plans, uploads);
+            report.uploadsNote = uploadsNote;
 
             // 4. The cap: a policy typo must not empty the bucket.
             int toDelete = plans.stream().mapToInt(p -> p.delete().size()).sum();
@@ -195,7 +211,15 @@ class Prune implements Callable<Integer> {
 
     /** The options as one checked value; every bad value is a usage error (64). */
     Settings settings() {
-        Retention.Policy policy = new Retention.Policy(keepDays, keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly);
+        Integer days = null;
+        if (keepDays != null && !keepDays.isBlank()) {
+            try {
+                days = Integer.valueOf(keepDays.strip());
+            } catch (NumberFormatException e) {
+                throw Failure.usage("--keep-days (or RETENTION) must be a whole number of days, not '" + keepDays + "'");
+            }
+        }
+        Retention.Policy policy = new Retention.Policy(days, keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly);
         if (policy.isEmpty()) {
             throw Failure.usage("no retention policy given: use at least one of --keep-days N (or RETENTION), --keep-last, "
                     + "--keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly");
@@ -606,6 +630,7 @@ class Prune implements Callable<Integer> {
         final List<Upload> uploads;
         Deleter deleter;
         String refused;
+        String uploadsNote;
 
         Report(String bucket, String prefix, Settings settings, Instant now, boolean dryRun, List<NamePlan> plans, List<Upload> uploads) {
             this.bucket = bucket;
@@ -656,8 +681,19 @@ class Prune implements Callable<Integer> {
                 sb.append(done).append(" deleted");
                 if (done < p.delete().size()) sb.append(" (").append(p.delete().size() - done).append(" not: see below)");
             }
-            if (!p.removeIncomplete().isEmpty()) sb.append("; ").append(p.removeIncomplete().size()).append(" incomplete ").append(deleter == null ? "to remove" : "removed");
-            if (!p.waitIncomplete().isEmpty()) sb.append("; ").append(p.waitIncomplete().size()).append(" incomplete left (younger than --grace ").append(human(settings.grace())).append(")");
+            if (!p.removeIncomplete().isEmpty()) {
+                sb.append("; ");
+                if (deleter == null) sb.append(p.removeIncomplete().size()).append(" incomplete to remove");
+                else {
+                    long done = p.removeIncomplete().stream().filter(e -> deleter.backupOutcome(e).equals("deleted")).count();
+                    sb.append(done).append(" incomplete removed");
+                    if (done < p.removeIncomplete().size()) sb.append(" (").append(p.removeIncomplete().size() - done).append(" not: see below)");
+                }
+            }
+            if (!p.waitIncomplete().isEmpty()) {
+                sb.append("; ").append(p.waitIncomplete().size()).append(" incomplete left (")
+                        .append(p.held() != null ? "held" : "younger than --grace " + human(settings.grace())).append(")");
+            }
             if (p.held() != null) sb.append("; HELD: ").append(p.held());
             return sb.toString();
         }
@@ -696,6 +732,7 @@ class Prune implements Callable<Integer> {
                     sb.append('\n');
                 }
             }
+            if (uploadsNote != null) sb.append("\nnote: ").append(uploadsNote).append('\n');
             sb.append('\n').append(totals()).append('\n');
             if (deleter != null && deleter.count(Deleter.Outcome.LOCKED) > 0) {
                 sb.append("note: ").append(deleter.count(Deleter.Outcome.LOCKED))
@@ -798,6 +835,7 @@ class Prune implements Callable<Integer> {
                 ups.add(m);
             }
             doc.put("uploadsAborted", ups);
+            doc.put("uploadsNote", uploadsNote);
             Map<String, Object> totals = new LinkedHashMap<>();
             totals.put("kept", plans.stream().mapToInt(p -> p.keep().size()).sum());
             totals.put("deleted", plans.stream().mapToInt(p -> p.delete().size()).sum());
@@ -860,6 +898,7 @@ class Prune implements Callable<Integer> {
                         .append(p.removeIncomplete().size()).append(" | ").append(p.newest() == null ? "none" : p.newest().key().stamp())
                         .append(" | ").append(note).append(" |\n");
             }
+            if (uploadsNote != null) sb.append("\nNote: ").append(uploadsNote).append('\n');
             sb.append('\n').append(totals()).append('\n');
             return sb.toString();
         }

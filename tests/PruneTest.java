@@ -363,14 +363,19 @@ class PruneTest {
         try {
             Map<String, String> env = new LinkedHashMap<>(server.env());
             env.put("S3_BUCKET", bucket);
+            env.put("RETENTION", ""); // an unset GitHub variable: not a policy, and not an error next to another rule
+            Scripts.Run run = Scripts.runProcess("Prune", env, "--keep-last", "4");
+            assertEquals(0, run.exit(), run.toString());
+            assertEquals(8, server.keys(bucket).size());
+
             env.put("RETENTION", "2"); // the Neon guide's variable: --keep-days 2
             env.put("GITHUB_STEP_SUMMARY", summary.toString());
-            Scripts.Run run = Scripts.runProcess("Prune", env);
+            run = Scripts.runProcess("Prune", env);
             assertEquals(0, run.exit(), run.toString());
             assertEquals(4, server.keys(bucket).size(), "keep-days 2 keeps today's and yesterday's backups");
             String md = Files.readString(summary);
             assertTrue(md.contains("### prune `s3://" + bucket + "/" + PREFIX + "/`"), md);
-            assertTrue(md.contains("| app | 2 | 3 | 0 | " + BackupKey.STAMP.format(BASE) + " |"), md);
+            assertTrue(md.contains("| app | 2 | 2 | 0 | " + BackupKey.STAMP.format(BASE) + " |"), md);
         } finally {
             Files.deleteIfExists(summary);
         }
