@@ -219,9 +219,13 @@ class PruneTest {
         for (int d = 3; d < 8; d++) putBackup(bucket, "stale", daysAgo(d), true, false);
         putBackup(bucket, "stale", daysAgo(2), false, false); // last night's backups failed before their manifest
         for (int d = 0; d < 5; d++) putBackup(bucket, "fresh", daysAgo(d), true, false);
+        String staleUpload = new BackupKey(PREFIX, "stale", daysAgo(1)).dumpKey();
+        String freshUpload = new BackupKey(PREFIX, "fresh", daysAgo(1)).dumpKey();
+        for (String k : List.of(staleUpload, freshUpload)) s3.createMultipartUpload(b -> b.bucket(bucket).key(k));
         List<String> before = server.keys(bucket);
 
-        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--max-age", "36h"));
+        // --grace 0s: without the hold, the stale name's incomplete backup and upload would go too.
+        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--max-age", "36h", "--grace", "0s"));
         assertEquals(Exit.FAILED, run.exit(), run.toString());
         assertTrue(run.err().contains("nothing was deleted for stale: the newest complete backup"), run.err());
         assertTrue(run.err().contains("older than --max-age 1d 12h"), run.err());
@@ -229,6 +233,7 @@ class PruneTest {
         assertFalse(gone.isEmpty());
         assertTrue(gone.stream().allMatch(k -> k.startsWith(PREFIX + "/fresh/")), "only fresh was pruned: " + gone);
         assertEquals(8, gone.size(), "4 fresh backups of 2 objects");
+        assertEquals(Set.of(staleUpload), uploads(bucket), "the held name's upload survives, the other one is aborted");
     }
 
     @Test
