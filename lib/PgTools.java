@@ -129,7 +129,8 @@ final class PgTools {
      * (one row per line). Any psql or SQL error becomes a classified {@link Failure}.
      */
     static String query(Tool psql, ConnInfo conn, String sql) {
-        List<String> cmd = List.of(psql.path().toString(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+        // -w: never prompt for a password (it would wait on the terminal); a missing one is an error like any other.
+        List<String> cmd = List.of(psql.path().toString(), "-X", "-q", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                 "-d", conn.withoutPassword(), "-c", sql);
         Result r = run(cmd, conn.childEnvironment(), null, 600);
         if (r.exitCode() != 0) throw Errors.fromPgTool("psql", r.exitCode(), r.stderr());
@@ -192,7 +193,9 @@ final class PgTools {
     static Streaming start(List<String> command, Map<String, String> env) {
         Handler handler = new Handler();
         try {
-            StartedProcess started = new ProcessExecutor().command(command).environment(env)
+            // redirectErrorStream(false): zt-exec merges stderr into stdout by default, which would mix
+            // pg_dump's warnings into the dump itself.
+            StartedProcess started = new ProcessExecutor().command(command).environment(env).redirectErrorStream(false)
                     .streams(handler).exitValueAny().destroyOnExit().start();
             return new Streaming(started, handler);
         } catch (IOException e) {
