@@ -216,11 +216,15 @@ class Backup implements Callable<Integer> {
 
     /**
      * Fails fast on configuration problems (bucket missing, wrong region, no credentials, access denied,
-     * endpoint unreachable) before any pg_dump starts. A listing of the prefix needs only the prefix-scoped
-     * s3:ListBucket that the backup role has anyway; HeadBucket would need an unconditioned one.
+     * endpoint unreachable) before any pg_dump starts: starts and aborts a multipart upload under the prefix.
+     * That proves exactly what a backup needs (s3:PutObject and s3:AbortMultipartUpload on PREFIX/*, and KMS
+     * when the bucket encrypts with it) and creates no object. A listing would need s3:ListBucket instead,
+     * and HeadBucket an unconditioned one, which a least-privilege writer role does not have.
      */
     static void preflight(S3Client s3, String bucket, String prefix) {
-        s3.listObjectsV2(b -> b.bucket(bucket).prefix(BackupKey.rootPrefix(prefix)).maxKeys(1));
+        String probe = BackupKey.rootPrefix(prefix) + ".backup-preflight"; // not a backup key: every script ignores it
+        String id = s3.createMultipartUpload(b -> b.bucket(bucket).key(probe)).uploadId();
+        s3.abortMultipartUpload(b -> b.bucket(bucket).key(probe).uploadId(id));
     }
 
     /** Runs each database's backup, --jobs at a time; one failure never stops the others. */
@@ -403,18 +407,23 @@ class Backup implements Callable<Integer> {
         }
 
         /**
-         * S3 must store exactly the bytes we streamed. Checked with a listing of the exact key rather than
-         * HeadObject: listing needs only the prefix-scoped s3:ListBucket, HeadObject would need s3:GetObject,
-         * which a write-only backup role does not have.
+         * S3 must store exactly the bytes we streamed. HeadObject needs s3:GetObject; a role without it can still
+         * show the size through a listing of the exact key (s3:ListBucket on the prefix).
          */
         private void checkStoredSize(String dumpKey, long bytes) {
-            S3Object stored = s3.listObjectsV2(b -> b.bucket(bucket).prefix(dumpKey).maxKeys(1)).contents().stream()
-                    .filter(o -> o.key().equals(dumpKey)).findFirst().orElse(null);
-            if (stored == null) {
-                throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + dumpKey + " is not listed after its upload completed; no manifest written");
+            Long stored;
+            try {
+                stored = s3.headObject(b -> b.bucket(bucket).key(dumpKey)).contentLength();
+            } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+                if (e.statusCode() != 403) throw e;
+                stored = s3.listObjectsV2(b -> b.bucket(bucket).prefix(dumpKey).maxKeys(1)).contents().stream()
+                        .filter(o -> o.key().equals(dumpKey)).map(S3Object::size).findFirst().orElse(null);
             }
-            if (stored.size() != bytes) {
-                throw new Failure(Exit.DATA_INVALID, "s3://" + bucket + "/" + dumpKey + " has " + stored.size() + " bytes but pg_dump wrote " + bytes
+            if (stored == null) {
+                throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + dumpKey + " is not there after its upload completed; no manifest written");
+            }
+            if (stored != bytes) {
+                throw new Failure(Exit.DATA_INVALID, "s3://" + bucket + "/" + dumpKey + " has " + stored + " bytes but pg_dump wrote " + bytes
                         + "; no manifest written, so it is not a backup");
             }
         }

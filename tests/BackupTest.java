@@ -118,7 +118,7 @@ class BackupTest {
         assertEquals(pg.tool("pg_dump").version(), m.pgDumpVersion());
         assertTrue(m.serverVersion().startsWith(String.valueOf(pg.serverMajor())), m.serverVersion());
         assertEquals(List.of(), m.pgDumpArgs());
-        assertTrue(m.startedAt().compareTo(m.finishedAt()) <= 0, m.startedAt() + " " + m.finishedAt());
+        assertFalse(java.time.Instant.parse(m.finishedAt()).isBefore(java.time.Instant.parse(m.startedAt())), m.startedAt() + " " + m.finishedAt());
         assertTrue(dumpKey.contains(BackupKey.STAMP.format(java.time.Instant.parse(m.startedAt()))), m.startedAt());
         var orders = m.tables().stream().filter(t -> t.schema().equals("sales") && t.table().equals("orders")).findFirst().orElseThrow();
         assertEquals(20000, orders.rowEstimate()); // analysed by the sample script
@@ -147,5 +147,233 @@ class BackupTest {
         assertEquals(m.sha256(), b.get("sha256").asText());
         assertEquals(m.sizeBytes(), b.get("sizeBytes").asLong());
         assertFalse(run.out().contains(pg.password) || run.err().contains(pg.password) || run.out().contains(ConnInfo.encode(pg.password)));
+    }
+
+    /** A fleet run with one bad database: the good ones complete, exit 3, and every summary says so. */
+    @Test
+    void fleetWithOneBadDatabase() throws Exception {
+        String alpha = pg.createDatabase("fleet_alpha");
+        String beta = pg.createDatabase("fleet_beta");
+        dropLater.add(alpha);
+        dropLater.add(beta);
+        for (String db : List.of(alpha, beta)) {
+            pg.sql(db, "create table keep as select g, md5(g::text) from generate_series(1, 2000) g;"
+                    + " create table noise as select g from generate_series(1, 1000) g");
+        }
+        String bucket = s3.createBucket("fleet");
+        Path fleet = Files.createTempFile("fleet", ".txt");
+        Path stepSummary = Files.createTempFile("step-summary", ".md");
+        try {
+            Files.writeString(fleet, String.join("\n",
+                    "# the fleet: NAME=URL, or a URL (named after its database), ${VAR} from the environment",
+                    "alpha=" + pg.url(alpha),
+                    "",
+                    "${BETA_URL}",
+                    "broken=" + pg.url("no_such_database_here")));
+            Map<String, String> env = new java.util.HashMap<>(s3.env());
+            env.put("BETA_URL", pg.url(beta));
+            env.put("GITHUB_STEP_SUMMARY", stepSummary.toString());
+            // --verbose makes pg_dump chatty on stderr: none of that may end up in the dump.
+            Scripts.Run run = Scripts.runProcess("Backup", env, "--bucket", bucket, "--databases-file", fleet.toString(), "--jobs", "2", "--json",
+                    "--", "--verbose", "--exclude-table-data=public.noise");
+            assertEquals(Exit.PARTIAL, run.exit(), run.toString());
+
+            JsonNode json = Json.MAPPER.readTree(run.out());
+            assertFalse(json.get("ok").asBoolean());
+            assertEquals(3, json.get("exitCode").asInt());
+            assertEquals(2, json.get("succeeded").asInt(), run.toString());
+            assertEquals(1, json.get("failed").asInt());
+            JsonNode backups = json.get("backups");
+            assertEquals(List.of("alpha", BackupKey.sanitizeName(beta), "broken"),
+                    List.of(backups.get(0).get("name").asText(), backups.get(1).get("name").asText(), backups.get(2).get("name").asText()));
+            assertEquals("failed", backups.get(2).get("status").asText());
+            assertEquals(Exit.USAGE, backups.get(2).get("exitCode").asInt());
+            assertTrue(backups.get(2).get("error").asText().contains("does not exist"), backups.get(2).toString());
+
+            // The two good ones are complete backups; the bad one left nothing.
+            List<String> keys = s3.keys(bucket);
+            assertEquals(4, keys.size(), keys.toString());
+            assertTrue(keys.stream().noneMatch(k -> k.contains("broken")), keys.toString());
+            assertEquals(List.of(), uploadsInProgress(bucket));
+            for (int i = 0; i < 2; i++) {
+                JsonNode b = backups.get(i);
+                assertEquals("ok", b.get("status").asText(), b.toString());
+                byte[] dump = download(bucket, b.get("dumpKey").asText());
+                Manifest m = Manifest.parse(new String(download(bucket, b.get("manifestKey").asText()), java.nio.charset.StandardCharsets.UTF_8), "m");
+                assertEquals(sha256(dump), m.sha256());
+                assertEquals(List.of("--verbose", "--exclude-table-data=public.noise"), m.pgDumpArgs());
+                Path file = Files.createTempFile("fleet", ".dump");
+                try {
+                    Files.write(file, dump);
+                    List<String> toc = tocList(file);
+                    assertEquals(toc.size(), m.tocEntries(), run.err());
+                    assertTrue(toc.stream().anyMatch(l -> l.contains("TABLE DATA public keep")), toc.toString());
+                    assertTrue(toc.stream().noneMatch(l -> l.contains("TABLE DATA public noise")), toc.toString());
+                } finally {
+                    Files.deleteIfExists(file);
+                }
+            }
+
+            // The summary table on stderr, and the same in GitHub's job summary.
+            assertTrue(run.err().lines().anyMatch(l -> l.startsWith("alpha ") && l.contains("s3://" + bucket + "/pg-backups/alpha/")), run.err());
+            assertTrue(run.err().lines().anyMatch(l -> l.startsWith("broken ") && l.contains("failed (exit 64)")), run.err());
+            assertTrue(run.err().contains("1 of 3 databases failed"), run.err());
+            String md = Files.readString(stepSummary);
+            assertTrue(md.contains("2 of 3 databases backed up"), md);
+            assertTrue(md.contains("| alpha |") && md.contains("| broken |") && md.contains("❌"), md);
+            for (String text : List.of(run.out(), run.err(), md)) {
+                assertFalse(text.contains(pg.password) || text.contains(ConnInfo.encode(pg.password)), "password leaked:\n" + text);
+            }
+        } finally {
+            Files.deleteIfExists(fleet);
+            Files.deleteIfExists(stepSummary);
+        }
+    }
+
+    @Test
+    void allDatabasesFailingExitsOne() {
+        String bucket = s3.createBucket("allfail");
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", pg.url("missing_one"), "--database-url", pg.url("missing_two")));
+        assertEquals(Exit.FAILED, run.exit(), run.toString());
+        assertTrue(run.err().contains("2 of 2 databases failed"), run.err());
+        assertEquals(List.of(), s3.keys(bucket));
+    }
+
+    // ---- each problem: one line, its exit code, nothing in the bucket ----
+
+    /** Asserts a clean failure: the exit code, one line on stderr containing {@code fragment}, an empty bucket. */
+    static void assertCleanFailure(Scripts.Run run, int exit, String bucket, String fragment) {
+        assertEquals(exit, run.exit(), run.toString());
+        String err = run.err().strip();
+        assertEquals(1, err.lines().count(), "one line:\n" + err);
+        assertTrue(err.startsWith("backup: error: "), err);
+        assertTrue(err.toLowerCase(java.util.Locale.ROOT).contains(fragment.toLowerCase(java.util.Locale.ROOT)), "expected '" + fragment + "' in: " + err);
+        assertFalse(err.contains(pg.password) || err.contains(ConnInfo.encode(pg.password)), err);
+        if (bucket != null) {
+            assertEquals(List.of(), s3.keys(bucket));
+            assertEquals(List.of(), uploadsInProgress(bucket));
+        }
+    }
+
+    @Test
+    void unreachableHost() {
+        String bucket = s3.createBucket("unreach");
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", "postgresql://postgres:secret@127.0.0.1:1/postgres"));
+        assertCleanFailure(run, Exit.UNAVAILABLE, bucket, "connection refused");
+    }
+
+    @Test
+    void badPassword() {
+        String bucket = s3.createBucket("badpw");
+        String url = "postgresql://postgres:" + ConnInfo.encode("wrong " + pg.password) + "@127.0.0.1:" + pg.port + "/postgres";
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", url));
+        assertCleanFailure(run, Exit.NO_PERMISSION, bucket, "password authentication failed");
+    }
+
+    @Test
+    void databaseMissing() {
+        String bucket = s3.createBucket("nodb");
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", pg.url("there_is_no_such_db")));
+        assertCleanFailure(run, Exit.USAGE, bucket, "does not exist");
+    }
+
+    @Test
+    void bucketMissing() {
+        String bucket = "no-such-bucket-" + System.nanoTime();
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", pg.url(sample)));
+        assertCleanFailure(run, Exit.CONFIG, null, "bucket does not exist");
+    }
+
+    @Test
+    void pgDumpMissing() {
+        String bucket = s3.createBucket("nodump");
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", pg.url(sample), "--pg-dump", "/nonexistent/bin/pg_dump"));
+        assertCleanFailure(run, Exit.CONFIG, bucket, "pg_dump not found");
+    }
+
+    @Test
+    void pgDumpTooOld() throws Exception {
+        String bucket = s3.createBucket("olddump");
+        Path dir = Files.createTempDirectory("old-pg-dump");
+        try {
+            Path fake = BackupRulesTest.fakeTool(dir, "pg_dump", "13.4");
+            Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", pg.url(sample), "--pg-dump", fake.toString()));
+            assertCleanFailure(run, Exit.CONFIG, bucket, "older than the server");
+            assertTrue(run.err().contains("postgresql-client-" + pg.serverMajor()), run.err());
+        } finally {
+            PgServer.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void noCredentials() throws Exception {
+        String bucket = s3.createBucket("nocreds");
+        Map<String, String> env = Map.of("AWS_ENDPOINT_URL", s3.endpoint, "AWS_REGION", S3Server.REGION,
+                "AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", "AWS_CONFIG_FILE", "/nonexistent/config",
+                "AWS_EC2_METADATA_DISABLED", "true");
+        Scripts.Run run = Scripts.runProcess("Backup", env, "--bucket", bucket, "--database-url", pg.url(sample));
+        assertCleanFailure(run, Exit.CONFIG, bucket, "no AWS credentials");
+    }
+
+    /**
+     * A user whose policy does not allow writing backups. moto enforces IAM only after /moto-api/reset-auth;
+     * it is switched back off in finally so the rest of the suite is unaffected. (moto also refuses listings
+     * with an encoded '/' in the prefix under enforcement, so the refusal may come from the preflight listing
+     * rather than from CreateMultipartUpload; either way it is AccessDenied, which is what we check.)
+     */
+    @Test
+    void accessDenied() throws Exception {
+        String bucket = s3.createBucket("denied");
+        String user = "backup-denied-" + System.nanoTime();
+        Map<String, String> env = new java.util.HashMap<>(s3.env());
+        try (var iam = AwsClients.iam(s3.options())) {
+            iam.createUser(b -> b.userName(user));
+            iam.putUserPolicy(b -> b.userName(user).policyName("list-only").policyDocument(
+                    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:ListBucket\"],\"Resource\":\"arn:aws:s3:::" + bucket + "\"}]}"));
+            var key = iam.createAccessKey(b -> b.userName(user)).accessKey();
+            env.put("AWS_ACCESS_KEY_ID", key.accessKeyId());
+            env.put("AWS_SECRET_ACCESS_KEY", key.secretAccessKey());
+        }
+        Scripts.Run run;
+        motoAuth("0");
+        try {
+            run = Scripts.runProcess("Backup", env, "--bucket", bucket, "--database-url", pg.url(sample));
+        } finally {
+            motoAuth("inf");
+        }
+        assertCleanFailure(run, Exit.NO_PERMISSION, bucket, "permission denied");
+    }
+
+    static void motoAuth(String initialNoAuthActionCount) throws Exception {
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(s3.endpoint + "/moto-api/reset-auth"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(initialNoAuthActionCount)).build();
+        var response = java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+    }
+
+    @Test
+    void contractBreakingPgDumpArgumentsAreRefused() {
+        for (List<String> extra : List.of(List.of("-f", "/tmp/x.dump"), List.of("--format=plain"), List.of("-Fd"), List.of("--dbname=other"),
+                List.of("-j", "4"), List.of("otherdb"), List.of("--fi=/tmp/x"), List.of("-Z", "9"), List.of("-W"))) {
+            List<String> all = new ArrayList<>(List.of("--database-url", pg.url(sample), "--"));
+            all.addAll(extra);
+            Scripts.Run run = Scripts.run(new Backup(), args("any-bucket", all.toArray(String[]::new)));
+            assertEquals(Exit.USAGE, run.exit(), extra + ": " + run);
+            assertTrue(run.err().contains("is not allowed"), run.err());
+        }
+    }
+
+    @Test
+    void ambiguousNamesAreRefused() {
+        // --name is for one database.
+        Scripts.Run run = Scripts.run(new Backup(), args("any-bucket", "--database-url", pg.url("a"), "--database-url", pg.url("b"), "--name", "x"));
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        // Two databases that would share NAME (Neon's databases are all called neondb) would overwrite each other.
+        run = Scripts.run(new Backup(), args("any-bucket", "--database-url", "postgresql://u@host-one/neondb", "--database-url", "postgresql://u@host-two/neondb"));
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("same name 'neondb'"), run.err());
+        run = Scripts.run(new Backup(), args("any-bucket", "--database-url", pg.url(sample), "--name", "Not Valid"));
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("'not-valid'"), run.err());
     }
 }
