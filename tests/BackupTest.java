@@ -54,20 +54,20 @@ class BackupTest {
     }
 
     static byte[] download(String bucket, String key) {
-        try (S3Client c = s3.s3()) {
+        try (S3Client c = S3Server.get().s3()) {
             return c.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
         }
     }
 
     static S3Object object(String bucket, String key) {
-        try (S3Client c = s3.s3()) {
+        try (S3Client c = S3Server.get().s3()) {
             return c.listObjectsV2(b -> b.bucket(bucket).prefix(key)).contents().stream().filter(o -> o.key().equals(key)).findFirst().orElseThrow();
         }
     }
 
     /** Multipart uploads still in progress in the bucket: must be none after any run. */
     static List<String> uploadsInProgress(String bucket) {
-        try (S3Client c = s3.s3()) {
+        try (S3Client c = S3Server.get().s3()) {
             return c.listMultipartUploads(b -> b.bucket(bucket)).uploads().stream().map(u -> u.key()).toList();
         }
     }
