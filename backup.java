@@ -91,13 +91,11 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * </ol>
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-        description = {"Stream pg_dump (custom format) of one or many PostgreSQL databases into S3, with a checksummed manifest written last: a failed dump never becomes a visible backup.",
-                "",
-                "Examples:",
-                "  backup --bucket my-backups --database-url 'postgresql://user:pw@ep-x.eu-central-1.aws.neon.tech/neondb?sslmode=require'",
-                "  backup --bucket my-backups --databases-file fleet.txt --jobs 2",
-                "  backup --bucket my-backups -- --exclude-table-data=public.audit_log",
-                ""})
+        description = "Stream pg_dump (custom format) of one or many PostgreSQL databases into S3, with a checksummed manifest written last: a failed dump never becomes a visible backup.",
+        footerHeading = "%nExamples:%n",
+        footer = {"  DATABASE_URL='postgresql://u:pw@host/db?sslmode=require' backup --bucket b",
+                "  backup --bucket b --databases-file fleet.txt --jobs 2",
+                "  backup --bucket b -- --exclude-table-data=public.audit_log"})
 class Backup implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -106,7 +104,7 @@ class Backup implements Callable<Integer> {
     List<String> databaseUrls = new ArrayList<>();
 
     @Option(names = "--databases-file", paramLabel = "FILE",
-            description = "Fleet file: one NAME=URL or URL per line; blank lines and lines starting with # are ignored; ${VAR} is replaced by the environment variable VAR.")
+            description = "Fleet file: one NAME=URL or URL per line; blank lines and lines starting with # are ignored; $${VAR} is replaced by the environment variable VAR.")
     Path databasesFile;
 
     @Option(names = "--name", paramLabel = "NAME", description = "Backup name for a single database (default: the database name, sanitised to [a-z0-9._-]).")
@@ -924,7 +922,7 @@ class Backup implements Callable<Integer> {
             }
             int exit = proc.waitFor();
             reader.join(10_000);
-            if (exit != 0 || entries.get() == 0) {
+            if (exit != 0) { // 0 entries is a valid count: an empty database lists none
                 warn.accept("pg_restore --list could not read the archive's TOC (exit " + exit + ": " + Errors.lastLines(proc.stderr(), 3)
                         + "); no TOC entry count in the manifest");
                 return null;

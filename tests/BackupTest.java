@@ -376,4 +376,35 @@ class BackupTest {
         assertEquals(Exit.USAGE, run.exit(), run.toString());
         assertTrue(run.err().contains("'not-valid'"), run.err());
     }
+
+    @Test
+    void emptyDatabaseUnderAGivenName() {
+        String empty = pg.createDatabase("backup_empty");
+        dropLater.add(empty);
+        String bucket = s3.createBucket("empty");
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", pg.url(empty), "--name", "the-empty-one"));
+        assertEquals(0, run.exit(), run.toString());
+        List<String> keys = s3.keys(bucket);
+        assertEquals(2, keys.size(), keys.toString());
+        assertTrue(keys.get(0).startsWith("pg-backups/the-empty-one/the-empty-one_"), keys.toString());
+        String manifestKey = keys.stream().filter(k -> k.endsWith(".manifest.json")).findFirst().orElseThrow();
+        Manifest m = Manifest.parse(new String(download(bucket, manifestKey), java.nio.charset.StandardCharsets.UTF_8), manifestKey);
+        assertEquals("the-empty-one", m.name());
+        assertEquals(empty, m.database());
+        assertEquals(0, m.tocEntries()); // pg_restore --list shows no entry for an empty database
+        assertEquals(List.of(), m.tables());
+    }
+
+    /** --json still prints its one document when the one database fails; the error stays one line on stderr. */
+    @Test
+    void jsonOnFailure() throws Exception {
+        String bucket = s3.createBucket("jsonfail");
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--database-url", pg.url("absent_db"), "--json"));
+        assertCleanFailure(run, Exit.USAGE, bucket, "does not exist");
+        JsonNode json = Json.MAPPER.readTree(run.out());
+        assertFalse(json.get("ok").asBoolean());
+        assertEquals(Exit.USAGE, json.get("exitCode").asInt());
+        assertEquals("failed", json.get("backups").get(0).get("status").asText());
+        assertTrue(json.get("backups").get(0).get("dumpKey").isNull());
+    }
 }
