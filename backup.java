@@ -358,6 +358,8 @@ class Backup implements Callable<Integer> {
             try {
                 dumpProc = PgTools.start(cmd, conn.childEnvironment());
                 running.dump = dumpProc;
+                Process pgDumpProcess = dumpProc.process();
+                upload.onFailure(pgDumpProcess::destroy);
                 if (running.cancelled) throw new Failure(Exit.FAILED, "interrupted");
                 dumpProc.stdin().close(); // pg_dump reads nothing from us
                 toc = TocCounter.start(pgDump, warning -> log(t.name(), "warning: " + warning));
@@ -371,6 +373,7 @@ class Backup implements Callable<Integer> {
                 });
                 int exit = dumpProc.waitFor();
                 progress.done();
+                upload.throwIfFailed(); // an upload error explains a pg_dump we stopped because of it
                 // The contract: pg_dump's exit status decides, before the upload is completed.
                 if (exit != 0) throw pgDumpFailed(exit, dumpProc.stderr(), running.cancelled);
                 if (bytes == 0) throw new Failure(Exit.FAILED, "pg_dump exited 0 but wrote nothing");
@@ -503,7 +506,7 @@ class Backup implements Callable<Integer> {
         private final List<CompletedPart> parts = Collections.synchronizedList(new ArrayList<>());
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private volatile boolean aborted;
-        private boolean completing;
+        private volatile Runnable onFailure = () -> { };
 
         private StreamUpload(S3Client s3, String bucket, String key, String uploadId, long firstPartSize) {
             this.s3 = s3;
@@ -570,7 +573,7 @@ class Backup implements Callable<Integer> {
                             RequestBody.fromContentProvider(() -> new ByteArrayInputStream(buf, 0, len), len, "application/octet-stream"));
                     parts.add(CompletedPart.builder().partNumber(partNumber).eTag(response.eTag()).checksumCRC32(response.checksumCRC32()).build());
                 } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
+                    if (failure.compareAndSet(null, e)) onFailure.run();
                 } finally {
                     release(buf);
                 }
@@ -583,7 +586,10 @@ class Backup implements Callable<Integer> {
             buffers.release();
         }
 
-        private void throwIfFailed() {
+        /** What to do on the first failed part: stop the producer, which may be stalled and not reading for a long time. */
+        void onFailure(Runnable action) { this.onFailure = action; }
+
+        void throwIfFailed() {
             Throwable t = failure.get();
             if (t == null) return;
             Failure f = Errors.classify(t);
@@ -597,7 +603,6 @@ class Backup implements Callable<Integer> {
             throwIfFailed();
             synchronized (this) {
                 if (aborted) throw new Failure(Exit.FAILED, "interrupted: upload aborted");
-                completing = true;
             }
             List<CompletedPart> sorted = new ArrayList<>(parts);
             sorted.sort(Comparator.comparing(CompletedPart::partNumber));
