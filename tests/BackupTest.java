@@ -173,6 +173,8 @@ class BackupTest {
             Map<String, String> env = new java.util.HashMap<>(s3.env());
             env.put("BETA_URL", pg.url(beta));
             env.put("GITHUB_STEP_SUMMARY", stepSummary.toString());
+            // A DATABASE_URL secret that happens to be set does not join a fleet given by file.
+            env.put("DATABASE_URL", pg.url("not_in_the_fleet"));
             // --verbose makes pg_dump chatty on stderr: none of that may end up in the dump.
             Scripts.Run run = Scripts.runProcess("Backup", env, "--bucket", bucket, "--databases-file", fleet.toString(), "--jobs", "2", "--json",
                     "--", "--verbose", "--exclude-table-data=public.noise");
