@@ -118,7 +118,7 @@ class Backup implements Callable<Integer> {
     String pgDumpPath;
 
     @Option(names = "--compress", paramLabel = "METHOD[:DETAIL]",
-            description = "Passed to pg_dump as --compress (default: zstd with pg_dump 16+, gzip level 6 before; 0 or none: uncompressed).")
+            description = "Passed to pg_dump as --compress, e.g. zstd:9, lz4, gzip:9, none with pg_dump 16+; a gzip level 0-9 before (default: zstd with pg_dump 16+, gzip level 6 before).")
     String compress;
 
     @Option(names = "--part-size", paramLabel = "SIZE", defaultValue = "8MiB",
@@ -699,6 +699,10 @@ class Backup implements Callable<Integer> {
                 return pgDumpMajor >= 16 ? new Compression("--compress=zstd", "zstd") : new Compression("--compress=6", "gzip:6");
             }
             String v = explicit.strip();
+            if (pgDumpMajor < 16 && !v.matches("\\d")) {
+                throw Failure.usage("pg_dump " + pgDumpMajor + " takes only a gzip level 0-9 as --compress, not '" + v
+                        + "' (methods such as zstd, lz4 and gzip:N need pg_dump 16 or newer)");
+            }
             return new Compression("--compress=" + v, label(v));
         }
 

@@ -102,6 +102,12 @@ class BackupRulesTest {
         assertEquals(new Backup.Compression("--compress=0", "none"), Backup.Compression.choose("0", 15));
         assertEquals(new Backup.Compression("--compress=9", "gzip:9"), Backup.Compression.choose("9", 15));
         assertEquals("none", Backup.Compression.label("none"));
+        assertEquals(new Backup.Compression("--compress=gzip:9", "gzip:9"), Backup.Compression.choose("gzip:9", 16));
+        for (String notFor15 : List.of("zstd", "gzip:9", "none", "10")) {
+            Failure f = assertThrows(Failure.class, () -> Backup.Compression.choose(notFor15, 15), notFor15);
+            assertEquals(Exit.USAGE, f.exitCode);
+            assertTrue(f.getMessage().contains("pg_dump 16"), f.getMessage());
+        }
     }
 
     // ---- fleet file ----
