@@ -80,7 +80,11 @@ final class Errors {
         if (lower.contains("could not translate host name") || lower.contains("connection refused")
                 || lower.contains("timeout expired") || lower.contains("could not connect to server")
                 || lower.contains("no route to host") || lower.contains("network is unreachable")
-                || (lower.contains("connection to server") && lower.contains("failed") && !lower.contains("does not exist"))) {
+                || (lower.contains("connection to server") && lower.contains("failed") && !lower.contains("does not exist"))
+                // the connection lost mid-way (server stopped or restarted, network cut)
+                || lower.contains("server closed the connection unexpectedly") || lower.contains("connection to server was lost")
+                || lower.contains("could not receive data from server") || lower.contains("ssl syscall error")
+                || lower.contains("terminating connection due to")) {
             return new Failure(Exit.UNAVAILABLE, line);
         }
         if (lower.matches("(?s).*database \".*\" does not exist.*")) return new Failure(Exit.USAGE, line);
