@@ -1,5 +1,6 @@
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -176,6 +178,7 @@ final class PgTools {
 
         @Override
         public void close() {
+            handler.release();
             Process p = started.getProcess();
             if (p.isAlive()) {
                 p.destroy();
@@ -192,7 +195,9 @@ final class PgTools {
     static Streaming start(List<String> command, Map<String, String> env) {
         Handler handler = new Handler();
         try {
-            StartedProcess started = new ProcessExecutor().command(command).environment(env)
+            // redirectErrorStream(false): zt-exec merges stderr into stdout by default, which would mix
+            // pg_dump's warnings into the dump itself.
+            StartedProcess started = new ProcessExecutor().command(command).environment(env).redirectErrorStream(false)
                     .streams(handler).exitValueAny().destroyOnExit().start();
             return new Streaming(started, handler);
         } catch (IOException e) {
@@ -209,9 +214,46 @@ final class PgTools {
         private final StringBuilder stderr = new StringBuilder();
         private Thread drainer;
 
+        /** Counted down when the caller has read stdout to its end, closed it, or closed the Streaming. */
+        private final CountDownLatch stdoutDone = new CountDownLatch(1);
+
         @Override public void setProcessInputStream(OutputStream os) { this.stdin = os; }
         @Override public void setProcessErrorStream(InputStream is) { this.stderrIn = is; }
-        @Override public void setProcessOutputStream(InputStream is) { this.stdout = is; }
+
+        /**
+         * zt-exec closes the child's streams from its own thread as soon as the child has exited (after calling
+         * {@link #stop()}), while the caller may still be reading the last of its output: stdout is wrapped so that
+         * stop() can wait until the caller is done with it, and no output is lost.
+         */
+        @Override
+        public void setProcessOutputStream(InputStream is) {
+            this.stdout = new FilterInputStream(is) {
+                @Override
+                public int read() throws IOException {
+                    int b = super.read();
+                    if (b < 0) stdoutDone.countDown();
+                    return b;
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    int n = super.read(b, off, len);
+                    if (n < 0) stdoutDone.countDown();
+                    return n;
+                }
+
+                @Override
+                public void close() throws IOException {
+                    try {
+                        super.close();
+                    } finally {
+                        stdoutDone.countDown();
+                    }
+                }
+            };
+        }
+
+        void release() { stdoutDone.countDown(); }
 
         @Override
         public void start() {
@@ -237,7 +279,16 @@ final class PgTools {
 
         String stderrText() { synchronized (stderr) { return stderr.toString(); } }
 
-        @Override public void stop() {}
+        /** Called by zt-exec after the child exited, before it closes the streams: let the readers finish first. */
+        @Override
+        public void stop() {
+            try {
+                stdoutDone.await();
+                if (drainer != null) drainer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private PgTools() {}
