@@ -205,7 +205,8 @@ class Restore implements Callable<Integer> {
 
             double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
             long tables = Target.inspect(psql, target).tables();
-            err.printf(Locale.ROOT, "restore: done in %.0f s: %s restored into \"%s\" (%d tables)%n", seconds, chosen.key().base(), target.database(), tables);
+            err.printf(Locale.ROOT, "restore: done in %.0f s: %s restored into \"%s\" (%d table%s)%n", seconds, chosen.key().base(), target.database(),
+                    tables, tables == 1 ? "" : "s");
             err.println("next: run ANALYZE on it (vacuumdb --analyze-in-stages), check it with your application, then switch"
                     + " your application's DATABASE_URL over to it (see the README's restore runbook)");
             StepSummary.append("### restore\n\n| backup | target | result |\n|---|---|---|\n| `" + chosen.key().dumpKey() + "` | `"
@@ -427,7 +428,7 @@ class Restore implements Callable<Integer> {
             return new String[] {Iso.iso(r.entry().key().startedAt()), r.entry().key().name(),
                     r.entry().dump() == null && m == null ? "-" : Progress.size(size),
                     m == null || m.pgDumpVersion() == null ? "-" : m.pgDumpVersion(),
-                    m == null || m.serverVersion() == null ? "-" : m.serverVersion(),
+                    m == null || m.serverVersion() == null ? "-" : m.serverVersion().strip().split("\\s+")[0],
                     drillCell(r), status,
                     m != null ? m.dumpKey() : r.entry().key().dumpKey()};
         }
@@ -568,7 +569,7 @@ class Restore implements Callable<Integer> {
                 + " backup as ...verify.json (passed or failed, with the reasons). Exit 0 only if the drill passed.",
                 "Checks: size and SHA-256; the TOC entry count equals the manifest's; every table in the manifest exists after the restore;"
                 + " each table's count(*) matches the manifest's exact count when it has one, else its row estimate (pg_class.reltuples"
-                + " at backup time) within the larger of --row-tolerance-percent and --row-tolerance-rows (default ±20% or ±1000 rows);"
+                + " at backup time) within the larger of --row-tolerance-percent and --row-tolerance-rows (default ±20%% or ±1000 rows);"
                 + " a table never analysed (estimate -1) is checked for presence only.",
                 "Only a record with outcome \"passed\" vouches for a backup (prune --require-verified); a failed drill's record does not.", ""})
     static class Drill implements Callable<Integer> {

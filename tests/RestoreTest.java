@@ -116,6 +116,19 @@ class RestoreTest {
         assertEquals(fingerprints, SampleDatabase.fingerprints(pg, streamed));
     }
 
+    @Test
+    void aDroppedDownloadResumesWhereItStopped() throws Exception {
+        String bucket = s3.createBucket("restore-resume");
+        TestBackups.Made made = TestBackups.create(pg, bucket, "pg-backups", "sample", sample, T1);
+        assertTrue(made.dump().length > 600_000, "the sample dump is large enough to be cut twice: " + made.dump().length);
+        try (CuttingProxy proxy = new CuttingProxy(s3.endpoint, 250_000, 2)) {
+            Scripts.Run run = Scripts.run(new Restore(), "verify", "--bucket", bucket, "--endpoint-url", proxy.endpoint(), "--region", S3Server.REGION);
+            assertEquals(0, run.exit(), run.toString());
+            assertEquals(2, run.err().split("resuming", -1).length - 1, "two interruptions, two resumptions: " + run.err());
+            assertTrue(proxy.cutsLeft.get() <= 0);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------ selection and listing
 
     @Test
@@ -285,6 +298,31 @@ class RestoreTest {
 
         run = restore(bucket, "verify");
         assertEquals(Exit.DATA_INVALID, run.exit(), run.toString());
+    }
+
+    @Test
+    void pgRestoreCannotFinishWhileTheTailIsHeldBack() throws Exception {
+        // The mechanism behind --stream's promise: fed everything but the held-back tail, pg_restore (one
+        // transaction) waits for more input, alive and with nothing committed; given the tail, it completes.
+        String db = emptyDatabase("restore_hold");
+        pg.sql(db, "create table words (id int primary key, w text); insert into words select g, 'word-' || lpad(g::text, 6, '0') from generate_series(1, 20000) g;");
+        byte[] dump = TestBackups.dump(pg, db, "-Z0");
+        String target = emptyDatabase("hold_target");
+        ConnInfo conn = pg.conn(target);
+        List<String> cmd = Restore.PgRestore.command(pg.tool("pg_restore"), conn, new Restore.PgRestore.Options(false, 1, true, true, true), null);
+        try (PgTools.Streaming p = PgTools.start(cmd, conn.childEnvironment())) {
+            Restore.HoldBack held = new Restore.HoldBack(p.stdin(), Restore.HoldBack.TAIL);
+            held.write(dump, 0, dump.length);
+            held.flush();
+            String waiting = "select count(*) from pg_stat_activity where datname = '" + target + "' and wait_event = 'ClientRead' and state = 'active'";
+            while (p.process().isAlive() && !pg.sql("postgres", waiting).equals("1")) Thread.sleep(20);
+            assertTrue(p.process().isAlive(), "pg_restore finished without the last bytes: " + p.stderr());
+            assertEquals(0, userTables(target), "nothing is committed while the tail is held back");
+            held.release();
+            held.close();
+            assertEquals(0, p.waitFor(), p.stderr());
+        }
+        assertEquals("20000", pg.sql(target, "select count(*) from words"));
     }
 
     @Test
