@@ -656,7 +656,7 @@ class Restore implements Callable<Integer> {
         private void report(VerifyRecord record, Chosen chosen, boolean recorded, String scratch, PrintWriter err) {
             String total = String.format(Locale.ROOT, "%.0f s", record.durationsSeconds().getOrDefault("total", 0.0));
             if (record.passed()) {
-                err.println("drill: PASSED in " + total + ": " + chosen.key().base() + " restores; " + record.tables().size() + " tables checked, TOC entries "
+                err.println("drill: PASSED in " + total + ": " + chosen.key().base() + " restores; " + record.tables().size() + " table(s) checked, TOC entries "
                         + record.tocEntriesFound() + (recorded ? "; recorded in " + chosen.key().verifyKey() : "; not recorded (--no-record)"));
             } else {
                 err.println("drill: FAILED in " + total + ": " + chosen.key().base() + (recorded ? "; recorded in " + chosen.key().verifyKey() : ""));
@@ -1032,10 +1032,13 @@ class Restore implements Callable<Integer> {
             long offset = 0;
             String etag = null;
             int failures = 0;
-            while (true) {
+            boolean complete = false;
+            while (!complete) {
                 GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(bucket).key(key);
                 if (offset > 0) request.range("bytes=" + offset + "-").ifMatch(etag);
+                boolean receiving = false;
                 try (ResponseInputStream<GetObjectResponse> in = s3.getObject(request.build())) {
+                    receiving = true;
                     if (etag == null) {
                         etag = in.response().eTag();
                         Long length = in.response().contentLength();
@@ -1060,10 +1063,11 @@ class Restore implements Callable<Integer> {
                     } catch (IOException e) {
                         throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
                     }
-                    progress.done();
-                    return new Result(offset, HexFormat.of().formatHex(sha.digest()));
+                    complete = true;
                 } catch (IOException | SdkClientException e) {
-                    if (++failures >= ATTEMPTS) throw Errors.classify(e);
+                    if (complete) break; // every byte arrived; only closing the connection failed
+                    // The SDK retries requests itself; what it cannot retry is a body cut off half-way: resume from there.
+                    if (!receiving || ++failures >= ATTEMPTS) throw Errors.classify(e);
                     err.println("download of " + key + " interrupted after " + Progress.size(offset) + " (" + Errors.describe(e) + "): resuming, attempt "
                             + (failures + 1) + " of " + ATTEMPTS);
                     err.flush();
@@ -1077,6 +1081,8 @@ class Restore implements Callable<Integer> {
                     throw new Failure(Exit.DATA_INVALID, "the dump " + key + " is missing from the bucket although its manifest exists");
                 }
             }
+            progress.done();
+            return new Result(offset, HexFormat.of().formatHex(sha.digest()));
         }
 
         /** The checksum verdict: null when size and SHA-256 match the manifest, else the 65 to throw. */
