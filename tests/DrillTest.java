@@ -118,6 +118,35 @@ class DrillTest {
     }
 
     @Test
+    void tablesWhoseDataWasExcludedOnPurposeOnlyNeedToExist() {
+        String bucket = s3.createBucket("drill-excluded");
+        String db = pg.createDatabase("drill_excl");
+        try {
+            pg.sql(db, "create table kept (x int); insert into kept select generate_series(1, 3000);"
+                    + " create table noisy (x int); insert into noisy select generate_series(1, 5000); analyze;");
+            TestBackups.Made made = TestBackups.create(pg, bucket, "pg-backups", "excl", db, T1, "--exclude-table-data=public.noisy");
+            Scripts.Run run = drill(bucket);
+            assertEquals(0, run.exit(), run.toString());
+            VerifyRecord record = record(bucket, made);
+            assertTrue(record.tables().stream().anyMatch(t -> t.table().equals("noisy") && t.verdict().equals("no data in dump") && t.restoredRows() == 0),
+                    record.tables().toString());
+            assertTrue(record.tables().stream().anyMatch(t -> t.table().equals("kept") && t.verdict().equals("ok") && t.restoredRows() == 3000),
+                    record.tables().toString());
+
+            // The same dump under a manifest that does not mention the exclusion: 5000 rows are missing.
+            Manifest m = made.manifest();
+            TestBackups.putManifest(bucket, made.key(), new Manifest(m.formatVersion(), m.tool(), m.toolVersion(), m.name(), m.database(), m.host(),
+                    m.dumpKey(), m.startedAt(), m.finishedAt(), m.sizeBytes(), m.sha256(), m.pgDumpVersion(), m.serverVersion(), m.format(),
+                    m.compression(), m.encryption(), m.tocEntries(), m.tables(), List.of()));
+            run = drill(bucket);
+            assertEquals(Exit.DATA_INVALID, run.exit(), run.toString());
+            assertTrue(record(bucket, made).reasons().get(0).contains("\"public\".\"noisy\": 0 rows restored"), record(bucket, made).reasons().toString());
+        } finally {
+            pg.dropDatabase(db);
+        }
+    }
+
+    @Test
     void aCorruptDumpFailsTheDrillWithoutARestore() {
         String bucket = s3.createBucket("drill-corrupt");
         String db = pg.createDatabase("drill_small");
