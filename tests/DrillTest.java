@@ -147,6 +147,26 @@ class DrillTest {
     }
 
     @Test
+    void settingsComeFromTheEnvironmentAsInTheWorkflow() throws Exception {
+        String bucket = s3.createBucket("drill-env");
+        String db = pg.createDatabase("drill_env");
+        try {
+            pg.sql(db, "create table t (x int); insert into t select generate_series(1, 10); analyze;");
+            TestBackups.Made made = TestBackups.create(pg, bucket, "nightly/pg", "envdb", db, T1);
+            java.util.Map<String, String> env = new java.util.HashMap<>(s3.env());
+            env.put("S3_BUCKET_NAME", bucket);
+            env.put("S3_PREFIX", "nightly/pg");
+            env.put("RESTORE_DATABASE_URL", pg.url("postgres"));
+            Scripts.Run run = Scripts.runProcess("Restore", env, "drill");
+            assertEquals(0, run.exit(), run.toString());
+            assertEquals(VerifyRecord.PASSED, record(bucket, made).outcome());
+            assertFalse(run.err().contains(PgServer.PASSWORD));
+        } finally {
+            pg.dropDatabase(db);
+        }
+    }
+
+    @Test
     void aCorruptDumpFailsTheDrillWithoutARestore() {
         String bucket = s3.createBucket("drill-corrupt");
         String db = pg.createDatabase("drill_small");
