@@ -1,6 +1,5 @@
 import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -10,17 +9,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.zeroturnaround.exec.ProcessExecutor;
 import org.zeroturnaround.exec.ProcessResult;
-import org.zeroturnaround.exec.StartedProcess;
-import org.zeroturnaround.exec.stream.ExecuteStreamHandler;
 
 /**
- * Finding and running the PostgreSQL client tools (pg_dump, pg_restore, psql) through zt-exec.
+ * Finding and running the PostgreSQL client tools (pg_dump, pg_restore, psql): to completion through zt-exec,
+ * streaming through {@link ProcessBuilder} ({@link Streaming} says why).
  * Passwords go to children only through {@link ConnInfo#childEnvironment()}, never in argv.
  */
 final class PgTools {
@@ -131,7 +128,8 @@ final class PgTools {
      * (one row per line). Any psql or SQL error becomes a classified {@link Failure}.
      */
     static String query(Tool psql, ConnInfo conn, String sql) {
-        List<String> cmd = List.of(psql.path().toString(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+        // -w: never prompt for a password (it would wait on the terminal); a missing one is an error like any other.
+        List<String> cmd = List.of(psql.path().toString(), "-X", "-q", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                 "-d", conn.withoutPassword(), "-c", sql);
         Result r = run(cmd, conn.childEnvironment(), null, 600);
         if (r.exitCode() != 0) throw Errors.fromPgTool("psql", r.exitCode(), r.stderr());
@@ -151,115 +149,30 @@ final class PgTools {
     /**
      * A started tool whose stdout (or stdin) the caller streams itself; stderr is collected in the background
      * (the last 64 KiB) so it can be shown when the tool fails.
+     *
+     * <p>Plain {@link ProcessBuilder}, not zt-exec: zt-exec closes a child's streams as soon as it exits, which
+     * would throw away the last bytes still in the pipe (the end of a dump), and it merges stderr into stdout
+     * unless told otherwise. Here the caller reads stdout to its end, and the child is destroyed if the JVM exits.
      */
     static final class Streaming implements AutoCloseable {
-        private final StartedProcess started;
-        private final Handler handler;
-
-        private Streaming(StartedProcess started, Handler handler) {
-            this.started = started;
-            this.handler = handler;
-        }
-
-        InputStream stdout() { return handler.stdout; }
-
-        OutputStream stdin() { return handler.stdin; }
-
-        Process process() { return started.getProcess(); }
-
-        /** Waits for the exit status and for stderr to be fully read. */
-        int waitFor() throws InterruptedException {
-            int code = started.getProcess().waitFor();
-            handler.awaitStderr();
-            return code;
-        }
-
-        String stderr() { return handler.stderrText(); }
-
-        @Override
-        public void close() {
-            handler.release();
-            Process p = started.getProcess();
-            if (p.isAlive()) {
-                p.destroy();
-                try {
-                    if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
-                } catch (InterruptedException e) {
-                    p.destroyForcibly();
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-    }
-
-    static Streaming start(List<String> command, Map<String, String> env) {
-        Handler handler = new Handler();
-        try {
-            // redirectErrorStream(false): zt-exec merges stderr into stdout by default, which would mix
-            // pg_dump's warnings into the dump itself.
-            StartedProcess started = new ProcessExecutor().command(command).environment(env).redirectErrorStream(false)
-                    .streams(handler).exitValueAny().destroyOnExit().start();
-            return new Streaming(started, handler);
-        } catch (IOException e) {
-            throw new Failure(Exit.CONFIG, "cannot run " + command.get(0) + ": " + e.getMessage());
-        }
-    }
-
-    /** Hands the child's stdin/stdout to the caller and drains stderr into a bounded buffer. */
-    private static final class Handler implements ExecuteStreamHandler {
         private static final int STDERR_KEEP = 64 * 1024;
-        volatile InputStream stdout;
-        volatile OutputStream stdin;
-        private volatile InputStream stderrIn;
-        private final StringBuilder stderr = new StringBuilder();
-        private Thread drainer;
+        private static final java.util.Set<Process> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-        /** Counted down when the caller has read stdout to its end, closed it, or closed the Streaming. */
-        private final CountDownLatch stdoutDone = new CountDownLatch(1);
-
-        @Override public void setProcessInputStream(OutputStream os) { this.stdin = os; }
-        @Override public void setProcessErrorStream(InputStream is) { this.stderrIn = is; }
-
-        /**
-         * zt-exec closes the child's streams from its own thread as soon as the child has exited (after calling
-         * {@link #stop()}), while the caller may still be reading the last of its output: stdout is wrapped so that
-         * stop() can wait until the caller is done with it, and no output is lost.
-         */
-        @Override
-        public void setProcessOutputStream(InputStream is) {
-            this.stdout = new FilterInputStream(is) {
-                @Override
-                public int read() throws IOException {
-                    int b = super.read();
-                    if (b < 0) stdoutDone.countDown();
-                    return b;
-                }
-
-                @Override
-                public int read(byte[] b, int off, int len) throws IOException {
-                    int n = super.read(b, off, len);
-                    if (n < 0) stdoutDone.countDown();
-                    return n;
-                }
-
-                @Override
-                public void close() throws IOException {
-                    try {
-                        super.close();
-                    } finally {
-                        stdoutDone.countDown();
-                    }
-                }
-            };
+        static {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroy), "destroy-children"));
         }
 
-        void release() { stdoutDone.countDown(); }
+        private final Process process;
+        private final StringBuilder stderr = new StringBuilder();
+        private final Thread drainer;
 
-        @Override
-        public void start() {
+        private Streaming(Process process) {
+            this.process = process;
+            LIVE.add(process);
+            process.onExit().thenRun(() -> LIVE.remove(process));
             drainer = new Thread(() -> {
                 byte[] buf = new byte[8192];
-                try (InputStream in = stderrIn) {
+                try (InputStream in = process.getErrorStream()) {
                     int n;
                     while ((n = in.read(buf)) > 0) {
                         synchronized (stderr) {
@@ -275,19 +188,43 @@ final class PgTools {
             drainer.start();
         }
 
-        void awaitStderr() throws InterruptedException { if (drainer != null) drainer.join(10_000); }
+        InputStream stdout() { return process.getInputStream(); }
 
-        String stderrText() { synchronized (stderr) { return stderr.toString(); } }
+        OutputStream stdin() { return process.getOutputStream(); }
 
-        /** Called by zt-exec after the child exited, before it closes the streams: let the readers finish first. */
+        Process process() { return process; }
+
+        /** Waits for the exit status and for stderr to be fully read. */
+        int waitFor() throws InterruptedException {
+            int code = process.waitFor();
+            drainer.join(10_000);
+            return code;
+        }
+
+        String stderr() { synchronized (stderr) { return stderr.toString(); } }
+
         @Override
-        public void stop() {
-            try {
-                stdoutDone.await();
-                if (drainer != null) drainer.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        public void close() {
+            Process p = process;
+            if (p.isAlive()) {
+                p.destroy();
+                try {
+                    if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
+                } catch (InterruptedException e) {
+                    p.destroyForcibly();
+                    Thread.currentThread().interrupt();
+                }
             }
+        }
+    }
+
+    static Streaming start(List<String> command, Map<String, String> env) {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().putAll(env);
+        try {
+            return new Streaming(pb.start());
+        } catch (IOException e) {
+            throw new Failure(Exit.CONFIG, "cannot run " + command.get(0) + ": " + e.getMessage());
         }
     }
 
