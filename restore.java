@@ -24,46 +24,1458 @@
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupListing.java
+//SOURCES lib/VerifyRecord.java
 
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 
-/** restore: list, verify, restore and drill the backups written by backup. */
+/**
+ * restore: list, verify, restore and drill the backups written by backup (design.md sections 2-4).
+ *
+ * The story, top to bottom:
+ * <ol>
+ * <li>Restore (the default action, no subcommand): choose a backup (latest, --at, --key), check the target is
+ *     safe to write (not the source, not a database with tables in it), download the dump to a temp file while
+ *     hashing it, compare size and SHA-256 with the manifest and let pg_restore read the archive, and only then
+ *     run pg_restore into the target, in one transaction by default so a failure leaves the target as it was.</li>
+ * <li>{@code list}: the backups under the prefix, newest first.</li>
+ * <li>{@code verify}: the checks of 1 without any database.</li>
+ * <li>{@code drill}: 1 into a throwaway database, compared with the manifest, recorded next to the backup as
+ *     {@code .verify.json} so prune can trust it.</li>
+ * </ol>
+ * The mechanisms they share (choosing a backup, downloading with a checksum, running pg_restore) follow the
+ * subcommands.
+ */
 @Command(name = "restore", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-        description = "List, verify and restore backups, and run restore drills that prove a backup restores.",
-        subcommands = {Restore.ListBackups.class})
+        subcommands = {Restore.ListBackups.class, Restore.Verify.class, Restore.Drill.class},
+        description = {
+            "Restore a backup into a database: the latest by default, or the one chosen with --at or --key.",
+            "Nothing touches the target before the backup is downloaded and checked (size, SHA-256, archive readable);"
+                + " pg_restore then runs in one transaction, so a failed restore leaves the target as it was.",
+            "Refuses a target that already has tables (unless --clean or --force) and the database the backup came from (unless --force).",
+            "",
+            "Subcommands: 'list' shows the backups, 'verify' checks one without a database, 'drill' proves one restores.",
+            ""})
 class Restore implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Option(names = "--target-url", paramLabel = "URL", defaultValue = "${env:RESTORE_DATABASE_URL}",
-            description = "Database to restore into (env RESTORE_DATABASE_URL).")
+            description = "Database to restore into, a libpq URI (env RESTORE_DATABASE_URL). Best a NEW database, with --create.")
     String targetUrl;
 
+    @Option(names = "--create", description = "Create the target database if it does not exist (only once the backup has been verified).")
+    boolean create;
+
+    @Option(names = "--clean", description = "Drop the backup's objects from the target before recreating them (pg_restore --clean --if-exists).")
+    boolean clean;
+
+    @Option(names = "--force", description = "Restore even into a target that has tables, or into the very database the backup came from.")
+    boolean force;
+
+    @Option(names = "--jobs", paramLabel = "N", defaultValue = "1",
+            description = "Parallel pg_restore jobs (default 1). Above 1 the restore is not one transaction: a failure can leave a partial restore.")
+    int jobs;
+
+    @Option(names = "--stream", description = "Pipe the download straight into pg_restore instead of a temp file (when disk is short)."
+            + " The checksum is then known only at the end: on a mismatch pg_restore is stopped before it commits.")
+    boolean stream;
+
+    @Option(names = "--temp-dir", paramLabel = "DIR", defaultValue = "${sys:java.io.tmpdir}",
+            description = "Where the dump is downloaded to before the restore (default: ${DEFAULT-VALUE}); needs the backup's size free.")
+    Path tempDir;
+
+    @Option(names = "--owner", description = "Keep the backup's object owners (default: --no-owner, objects belong to the user restoring; the roles must exist).")
+    boolean keepOwner;
+
+    @Option(names = "--no-owner", description = "The default: objects belong to the user you restore as.")
+    boolean noOwner;
+
+    @Option(names = "--acl", description = "Restore GRANTs/REVOKEs too (default: --no-acl; the roles must exist).")
+    boolean keepAcl;
+
+    @Option(names = "--no-acl", description = "The default: no GRANT/REVOKE statements.")
+    boolean noAcl;
+
+    @Option(names = "--no-single-transaction", description = "Do not wrap the restore in one transaction (e.g. when it runs out of locks: max_locks_per_transaction).")
+    boolean noSingleTransaction;
+
+    @Option(names = "--pg-restore", paramLabel = "PATH", description = "pg_restore to use (default: the one matching the target server and the backup's pg_dump version).")
+    String pgRestorePath;
+
+    @Mixin Selection selection = new Selection();
     @Mixin StorageOptions storage = new StorageOptions();
     @Mixin OutputOptions output = new OutputOptions();
 
     public static void main(String[] args) { Cli.main(new Restore(), args); }
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         storage.validate();
-        ConnInfo.parse(targetUrl);
-        throw new Failure(Exit.FAILED, "restore is not implemented yet");
+        PrintWriter err = spec.commandLine().getErr();
+        if (targetUrl == null || targetUrl.isBlank()) {
+            throw Failure.usage("no target database: give --target-url URL or set RESTORE_DATABASE_URL"
+                    + " (best a new database, with --create); 'restore list' shows the backups");
+        }
+        ConnInfo target = ConnInfo.parse(targetUrl);
+        if (jobs < 1) throw Failure.usage("--jobs must be 1 or more, not " + jobs);
+        if (stream && jobs > 1) throw Failure.usage("--jobs needs the downloaded file: drop --stream, or use --jobs 1");
+        if (keepOwner && noOwner) throw Failure.usage("--owner and --no-owner contradict each other");
+        if (keepAcl && noAcl) throw Failure.usage("--acl and --no-acl contradict each other");
+        if (!stream) Download.checkTempDir(tempDir);
+        boolean singleTransaction = jobs == 1 && !noSingleTransaction;
+        Instant started = Instant.now();
+
+        try (S3Client s3 = AwsClients.s3(storage.aws)) {
+            Chosen chosen = Chosen.select(s3, storage.bucket(), storage.prefix(), selection, err);
+            Manifest m = chosen.manifest();
+            Chosen.refuseEncrypted(m);
+            err.println("restore: backup " + chosen.describe());
+            chosen.checkListedSize();
+            err.println("restore: target " + target.redacted());
+
+            if (!force && Target.sameDatabase(m, target)) {
+                throw Failure.usage("the target is the database this backup came from (" + m.host() + "/" + m.database()
+                        + "): restore into a new database and switch over once it is checked, or pass --force to overwrite the source");
+            }
+            PgTools.Tool psql = PgTools.anyPsql();
+            Target.State state = Target.inspect(psql, target);
+            if (!state.exists() && !create) {
+                throw Failure.usage("the target database \"" + target.database() + "\" does not exist on " + target.host()
+                        + ": add --create to create it (after the backup is verified), or create it yourself");
+            }
+            if (state.objects() > 0 && !clean && !force) {
+                throw Failure.usage("the target database \"" + target.database() + "\" is not empty: it has " + state.objects()
+                        + " tables, views or sequences (" + String.join(", ", state.examples()) + (state.objects() > state.examples().size() ? ", ..." : "")
+                        + "): restore into a new database (--create), or pass --clean to replace the backup's objects, or --force to restore on top");
+            }
+            PgTools.Tool pgRestore = PgRestore.choose(pgRestorePath, state.server().major(), m);
+            err.println("restore: target server " + state.server().version() + (state.exists() ? "" : "; the database will be created")
+                    + "; using " + pgRestore.path() + " " + pgRestore.version());
+
+            PgRestore.Options how = new PgRestore.Options(clean, jobs, singleTransaction, !keepOwner, !keepAcl);
+            Applied applied = stream
+                    ? applyStreaming(s3, chosen, target, state, psql, pgRestore, how, err)
+                    : applyFromFile(s3, chosen, target, state, psql, pgRestore, how, err);
+
+            double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
+            long tables = Target.inspect(psql, target).tables();
+            err.printf(Locale.ROOT, "restore: done in %.0f s: %s restored into \"%s\" (%d table%s)%n", seconds, chosen.key().base(), target.database(),
+                    tables, tables == 1 ? "" : "s");
+            err.println("next: run ANALYZE on it (vacuumdb --analyze-in-stages), check it with your application, then switch"
+                    + " your application's DATABASE_URL over to it (see the README's restore runbook)");
+            StepSummary.append("### restore\n\n| backup | target | result |\n|---|---|---|\n| `" + chosen.key().dumpKey() + "` | `"
+                    + target.redacted() + "` | restored in " + Math.round(seconds) + " s, " + tables + " tables |\n");
+            if (output.json) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("outcome", "restored");
+                doc.put("backup", chosen.summary());
+                doc.put("target", target.redacted());
+                doc.put("database", target.database());
+                doc.put("created", applied.created());
+                doc.put("mode", stream ? "stream" : "file");
+                doc.put("jobs", jobs);
+                doc.put("singleTransaction", singleTransaction);
+                doc.put("tocEntries", applied.tocEntries());
+                doc.put("tables", tables);
+                doc.put("pgRestoreVersion", pgRestore.version());
+                doc.put("serverVersion", state.server().version());
+                doc.put("seconds", seconds);
+                spec.commandLine().getOut().println(Json.write(doc));
+            }
+            return Exit.OK;
+        }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Version.class, description = "List backups, newest first.")
+    /** What the apply step did. */
+    record Applied(boolean created, Integer tocEntries) {}
+
+    /** Default: download to a temp file, verify it completely, then create the database if asked and restore. */
+    private Applied applyFromFile(S3Client s3, Chosen chosen, ConnInfo target, Target.State state, PgTools.Tool psql,
+                                  PgTools.Tool pgRestore, PgRestore.Options how, PrintWriter err) throws Exception {
+        Manifest m = chosen.manifest();
+        Path file = Download.tempFile(tempDir, m.sizeBytes());
+        try {
+            Download.toFile(s3, storage.bucket(), m, file, err);
+            int toc = PgRestore.listFile(pgRestore, file).entries();
+            err.println("restore: verified: size and SHA-256 match the manifest, pg_restore reads " + toc + " TOC entries");
+            boolean created = !state.exists() && Target.create(psql, target, err);
+            try {
+                PgRestore.run(pgRestore, target, how, file, err);
+            } catch (Failure f) {
+                throw restoreFailed(f, how, created, psql, target);
+            }
+            return new Applied(created, toc);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /**
+     * --stream: pg_restore reads the download as it arrives. The last bytes are held back until the whole object
+     * has been hashed: pg_restore cannot finish (let alone COMMIT its single transaction) without them, so on a
+     * checksum mismatch it is stopped with nothing committed. Without a single transaction that guarantee is gone,
+     * and the error says the target holds unverified data.
+     */
+    private Applied applyStreaming(S3Client s3, Chosen chosen, ConnInfo target, Target.State state, PgTools.Tool psql,
+                                   PgTools.Tool pgRestore, PgRestore.Options how, PrintWriter err) throws Exception {
+        Manifest m = chosen.manifest();
+        boolean created = !state.exists() && Target.create(psql, target, err);
+        try (PgTools.Streaming p = PgTools.start(PgRestore.command(pgRestore, target, how, null), target.childEnvironment())) {
+            Thread drain = Download.drain(p.stdout(), OutputStream.nullOutputStream());
+            HoldBack held = new HoldBack(new BufferedOutputStream(p.stdin(), 256 * 1024), HoldBack.TAIL);
+            Tolerant sink = new Tolerant(held);
+            Download.Result got;
+            try {
+                got = Download.fetch(s3, storage.bucket(), m.dumpKey(), m.sizeBytes(), sink, new Progress("restore: streaming " + chosen.key().base(), err, m.sizeBytes()), err);
+            } catch (RuntimeException e) {
+                p.close();
+                if (created) Target.drop(psql, target, err);
+                throw e;
+            }
+            Failure mismatch = Download.mismatch(m, got);
+            if (mismatch != null) {
+                boolean finished = !p.process().isAlive() && p.process().exitValue() == 0;
+                p.close();
+                String where = finished
+                        ? "pg_restore had already finished: the target now holds UNVERIFIED data from this backup; drop it or restore a good backup over it with --clean"
+                        : how.singleTransaction()
+                            ? "pg_restore was stopped before it could commit: nothing from this backup was committed to the target"
+                            : "the target now holds UNVERIFIED, possibly corrupt data from this backup (no single transaction): drop it or restore a good backup over it with --clean";
+                if (created) {
+                    Target.drop(psql, target, err);
+                    where += "; the database created for this restore was dropped";
+                }
+                throw new Failure(Exit.DATA_INVALID, mismatch.getMessage() + "; " + where);
+            }
+            if (!sink.broken()) {
+                try {
+                    held.release();
+                    held.close();
+                } catch (IOException e) {
+                    // pg_restore exited early; its exit status below says why
+                }
+            }
+            int code = p.waitFor();
+            drain.join(10_000);
+            if (code != 0) throw restoreFailed(Errors.fromPgTool("pg_restore", code, p.stderr()), how, created, psql, target);
+            err.println("restore: verified: size and SHA-256 match the manifest (checked as it streamed)");
+            return new Applied(created, null);
+        }
+    }
+
+    /** A failed pg_restore, with what state it left the target in. */
+    private static Failure restoreFailed(Failure f, PgRestore.Options how, boolean created, PgTools.Tool psql, ConnInfo target) {
+        String state;
+        if (created) {
+            boolean dropped = Target.drop(psql, target, null);
+            state = dropped ? "the database created for this restore was dropped" : "the database created for this restore could not be dropped: drop it yourself";
+        } else {
+            state = how.singleTransaction() ? "nothing was committed: the target is as it was"
+                    : "the target may hold a PARTIAL restore: drop it, or run again with --clean";
+        }
+        return new Failure(f.exitCode, f.getMessage() + " — " + state);
+    }
+
+    // ------------------------------------------------------------------------------------------------ list
+
+    @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+            description = {"List backups, newest first: name, start time (UTC), size, PostgreSQL versions, last drill, key.",
+                "A backup is complete when its manifest exists; incomplete ones (a dump without a manifest: failed or still running)"
+                    + " are shown only with --all. Use the time with --at, or the key with --key, to restore one.", ""})
     static class ListBackups implements Callable<Integer> {
+        @Spec CommandSpec spec;
+
+        @Option(names = "--name", paramLabel = "NAME", description = "Only this backup name (default: all names under the prefix).")
+        String name;
+
+        @Option(names = "--all", description = "Also show incomplete backups (dump without manifest).")
+        boolean all;
+
+        @Mixin StorageOptions storage = new StorageOptions();
+        @Mixin OutputOptions output = new OutputOptions();
+
+        /** One backup and what its manifest and drill record say. */
+        record Row(BackupListing.Entry entry, Manifest manifest, VerifyRecord drill, String problem) {}
+
+        @Override
+        public Integer call() throws Exception {
+            takeParentOptions(spec);
+            storage.validate();
+            String only = name == null ? null : BackupKey.sanitizeName(name);
+            List<Row> rows = new ArrayList<>();
+            int hidden = 0;
+            try (S3Client s3 = AwsClients.s3(storage.aws)) {
+                List<BackupListing.Entry> shown = new ArrayList<>();
+                for (BackupListing.Entry e : BackupListing.list(s3, storage.bucket(), storage.prefix(), only)) {
+                    if (e.complete() || (all && e.incomplete())) shown.add(e);
+                    else if (e.incomplete()) hidden++;
+                }
+                // Manifests and drill records are small objects: fetch them a few at a time.
+                ExecutorService pool = Executors.newFixedThreadPool(8);
+                try {
+                    List<Future<Row>> futures = new ArrayList<>();
+                    for (BackupListing.Entry e : shown) futures.add(pool.submit(() -> row(s3, storage.bucket(), e)));
+                    for (Future<Row> f : futures) rows.add(f.get());
+                } finally {
+                    pool.shutdownNow();
+                }
+            }
+            rows.sort(Comparator.comparing((Row r) -> r.entry().key().startedAt()).reversed().thenComparing(r -> r.entry().key().name()));
+            String where = "s3://" + storage.bucket() + "/" + storage.prefix() + "/" + (only == null ? "" : only + "/");
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            if (output.json) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("bucket", storage.bucket());
+                doc.put("prefix", storage.prefix());
+                doc.put("name", only);
+                List<Object> backups = new ArrayList<>();
+                for (Row r : rows) backups.add(json(r));
+                doc.put("backups", backups);
+                doc.put("incompleteHidden", hidden);
+                out.println(Json.write(doc));
+                return Exit.OK;
+            }
+            if (rows.isEmpty()) {
+                err.println("no backups under " + where + (hidden > 0 ? " (" + hidden + " incomplete: --all shows them)" : ""));
+                return Exit.OK;
+            }
+            List<String[]> table = new ArrayList<>();
+            table.add(new String[] {"STARTED (UTC)", "NAME", "SIZE", "PG_DUMP", "SERVER", "DRILL", "STATUS", "KEY"});
+            for (Row r : rows) table.add(cells(r));
+            printTable(out, table);
+            long names = rows.stream().map(r -> r.entry().key().name()).distinct().count();
+            err.println(rows.size() + " backup" + (rows.size() == 1 ? "" : "s") + " of " + names + " name" + (names == 1 ? "" : "s") + " under " + where
+                    + (hidden > 0 ? "; " + hidden + " incomplete not shown (--all shows them)" : ""));
+            return Exit.OK;
+        }
+
+        private static Row row(S3Client s3, String bucket, BackupListing.Entry e) {
+            Manifest m = null;
+            VerifyRecord drill = null;
+            String problem = null;
+            if (e.complete()) {
+                try {
+                    m = BackupListing.readManifest(s3, bucket, e.key());
+                } catch (Failure f) {
+                    problem = f.getMessage();
+                }
+            }
+            if (e.verify() != null) {
+                try {
+                    drill = VerifyRecord.parse(s3.getObjectAsBytes(b -> b.bucket(bucket).key(e.key().verifyKey())).asUtf8String(), e.key().verifyKey());
+                } catch (Failure | NoSuchKeyException f) {
+                    drill = null;
+                }
+            }
+            return new Row(e, m, drill, problem);
+        }
+
+        private static String[] cells(Row r) {
+            Manifest m = r.manifest();
+            long size = m != null ? m.sizeBytes() : r.entry().dump() != null ? r.entry().dump().size() : 0;
+            String status;
+            if (!r.entry().complete()) status = "INCOMPLETE (no manifest)";
+            else if (m == null) status = "BAD MANIFEST";
+            else if (m.encryption() != null) status = "complete, encrypted (" + m.encryption().scheme() + ")";
+            else status = "complete";
+            return new String[] {Iso.iso(r.entry().key().startedAt()), r.entry().key().name(),
+                    r.entry().dump() == null && m == null ? "-" : Progress.size(size),
+                    m == null || m.pgDumpVersion() == null ? "-" : m.pgDumpVersion(),
+                    m == null || m.serverVersion() == null ? "-" : m.serverVersion().strip().split("\\s+")[0],
+                    drillCell(r), status,
+                    m != null ? m.dumpKey() : r.entry().key().dumpKey()};
+        }
+
+        private static String drillCell(Row r) {
+            VerifyRecord d = r.drill();
+            if (d == null) return r.entry().verified() ? "unreadable" : "-";
+            String day = d.finishedAt() == null ? "" : " " + d.finishedAt().substring(0, Math.min(10, d.finishedAt().length()));
+            if (d.vouchesFor(r.manifest())) return "passed" + day;
+            return (d.passed() ? "passed (other dump)" : "FAILED") + day;
+        }
+
+        private static Map<String, Object> json(Row r) {
+            Manifest m = r.manifest();
+            BackupListing.Entry e = r.entry();
+            Map<String, Object> b = new LinkedHashMap<>();
+            b.put("name", e.key().name());
+            b.put("startedAt", Iso.iso(e.key().startedAt()));
+            b.put("complete", e.complete());
+            b.put("dumpKey", m != null ? m.dumpKey() : e.key().dumpKey());
+            b.put("manifestKey", e.complete() ? e.key().manifestKey() : null);
+            b.put("sizeBytes", m != null ? Long.valueOf(m.sizeBytes()) : e.dump() != null ? e.dump().size() : null);
+            b.put("sha256", m == null ? null : m.sha256());
+            b.put("database", m == null ? null : m.database());
+            b.put("pgDumpVersion", m == null ? null : m.pgDumpVersion());
+            b.put("serverVersion", m == null ? null : m.serverVersion());
+            b.put("encrypted", m != null && m.encryption() != null);
+            b.put("encryption", m == null || m.encryption() == null ? null : m.encryption().scheme());
+            VerifyRecord d = r.drill();
+            if (d == null) {
+                b.put("drill", null);
+            } else {
+                Map<String, Object> drill = new LinkedHashMap<>();
+                drill.put("outcome", d.outcome());
+                drill.put("finishedAt", d.finishedAt());
+                drill.put("vouches", d.vouchesFor(m));
+                drill.put("reasons", d.reasons());
+                b.put("drill", drill);
+            }
+            b.put("verified", d != null && d.vouchesFor(m));
+            b.put("problem", r.problem());
+            return b;
+        }
+
+        private static void printTable(PrintWriter out, List<String[]> rows) {
+            int[] width = new int[rows.get(0).length];
+            for (String[] r : rows) for (int i = 0; i < r.length; i++) width[i] = Math.max(width[i], r[i].codePointCount(0, r[i].length()));
+            for (String[] r : rows) {
+                StringBuilder sb = new StringBuilder();
+                for (int i = 0; i < r.length; i++) {
+                    sb.append(r[i]);
+                    if (i < r.length - 1) sb.append(" ".repeat(width[i] - r[i].codePointCount(0, r[i].length()) + 2));
+                }
+                out.println(sb.toString().stripTrailing());
+            }
+            out.flush();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ verify
+
+    @Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+            description = {"Check a backup without touching any database: download it (streaming, no disk needed), compare its size and"
+                + " SHA-256 with the manifest, and check that pg_restore can read the archive and lists as many TOC entries as the manifest recorded.",
+                "Exit 65 when anything does not match. The latest backup by default; --at or --key choose another.", ""})
+    static class Verify implements Callable<Integer> {
+        @Spec CommandSpec spec;
+
+        @Option(names = "--output", paramLabel = "FILE", description = "Also keep the verified dump in FILE (e.g. for a manual pg_restore); deleted again if it fails the check.")
+        Path outputFile;
+
+        @Option(names = "--pg-restore", paramLabel = "PATH", description = "pg_restore to use (default: one at least as new as the backup's pg_dump).")
+        String pgRestorePath;
+
+        @Mixin Selection selection = new Selection();
         @Mixin StorageOptions storage = new StorageOptions();
         @Mixin OutputOptions output = new OutputOptions();
 
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
+            takeParentOptions(spec);
             storage.validate();
-            throw new Failure(Exit.FAILED, "list is not implemented yet");
+            PrintWriter err = spec.commandLine().getErr();
+            if (outputFile != null && Files.exists(outputFile)) throw Failure.usage("--output " + outputFile + " exists already: choose a new file name");
+            Instant started = Instant.now();
+            try (S3Client s3 = AwsClients.s3(storage.aws)) {
+                Chosen chosen = Chosen.select(s3, storage.bucket(), storage.prefix(), selection, err);
+                Manifest m = chosen.manifest();
+                err.println("verify: backup " + chosen.describe());
+                chosen.checkListedSize();
+                boolean encrypted = m.encryption() != null;
+                PgTools.Tool pgRestore = encrypted ? null : PgRestore.choose(pgRestorePath, 0, m);
+                PgRestore.Listing listing = null;
+                if (outputFile != null) {
+                    try {
+                        Download.toFile(s3, storage.bucket(), m, outputFile, err);
+                        if (!encrypted) listing = PgRestore.listFile(pgRestore, outputFile);
+                    } catch (RuntimeException e) {
+                        Files.deleteIfExists(outputFile);
+                        throw e;
+                    }
+                } else if (encrypted) {
+                    Download.Result got = Download.fetch(s3, storage.bucket(), m.dumpKey(), m.sizeBytes(), OutputStream.nullOutputStream(),
+                            new Progress("verify: downloading " + chosen.key().base(), err, m.sizeBytes()), err);
+                    Download.check(m, got);
+                } else {
+                    listing = PgRestore.listStreaming(s3, storage.bucket(), m, pgRestore, chosen.key().base(), err);
+                }
+                if (listing != null && m.tocEntries() != null && listing.entries() != m.tocEntries()) {
+                    throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + ": pg_restore lists " + listing.entries()
+                            + " TOC entries, the manifest recorded " + m.tocEntries() + ": the dump is not the one the manifest describes");
+                }
+                double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
+                String what = "size (" + Progress.size(m.sizeBytes()) + ") and SHA-256 match the manifest"
+                        + (listing == null ? "; archive not read (encrypted)" : ", pg_restore reads " + listing.entries() + " TOC entries");
+                err.printf(Locale.ROOT, "verify: OK in %.0f s: %s: %s%s%n", seconds, chosen.key().base(), what, outputFile == null ? "" : "; kept in " + outputFile);
+                StepSummary.append("### verify\n\n`" + m.dumpKey() + "`: OK, " + what + "\n");
+                if (output.json) {
+                    Map<String, Object> doc = new LinkedHashMap<>();
+                    doc.put("outcome", "ok");
+                    doc.put("backup", chosen.summary());
+                    doc.put("tocEntries", listing == null ? null : listing.entries());
+                    doc.put("pgRestoreVersion", pgRestore == null ? null : pgRestore.version());
+                    doc.put("output", outputFile == null ? null : outputFile.toString());
+                    doc.put("seconds", seconds);
+                    spec.commandLine().getOut().println(Json.write(doc));
+                }
+                return Exit.OK;
+            }
         }
+    }
+
+    // ------------------------------------------------------------------------------------------------ drill
+
+    @Command(name = "drill", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+            description = {"Prove a backup restores: create a throwaway database pgdump_s3_drill_<random> on the scratch server,"
+                + " restore the backup into it, compare it with the manifest, drop it again (always), and record the result next to the"
+                + " backup as ...verify.json (passed or failed, with the reasons). Exit 0 only if the drill passed.",
+                "Checks: size and SHA-256; the TOC entry count equals the manifest's; every table in the manifest exists after the restore;"
+                + " each table's count(*) matches the manifest's exact count when it has one, else its row estimate (pg_class.reltuples"
+                + " at backup time) within the larger of --row-tolerance-percent and --row-tolerance-rows (default ±20%% or ±1000 rows);"
+                + " a table never analysed (estimate -1) is checked for presence only.",
+                "Only a record with outcome \"passed\" vouches for a backup (prune --require-verified); a failed drill's record does not.", ""})
+    static class Drill implements Callable<Integer> {
+        @Spec CommandSpec spec;
+
+        @Option(names = "--scratch-url", paramLabel = "URL", defaultValue = "${env:DRILL_DATABASE_URL}",
+                description = "Server for the throwaway database: a libpq URI of any database there that we may connect to and CREATE DATABASE from"
+                        + " (env DRILL_DATABASE_URL; default: --target-url's server).")
+        String scratchUrl;
+
+        @Option(names = "--target-url", paramLabel = "URL", defaultValue = "${env:RESTORE_DATABASE_URL}",
+                description = "Used for its server when --scratch-url is not given (env RESTORE_DATABASE_URL); that database itself is not touched.")
+        String targetUrl;
+
+        @Option(names = "--row-tolerance-percent", paramLabel = "P", defaultValue = "20",
+                description = "Allowed difference between a table's restored count and its row estimate, in percent of the estimate (default ${DEFAULT-VALUE}).")
+        double tolerancePercent;
+
+        @Option(names = "--row-tolerance-rows", paramLabel = "N", defaultValue = "1000",
+                description = "Allowed difference in rows, whichever of the two is larger (default ${DEFAULT-VALUE}).")
+        long toleranceRows;
+
+        @Option(names = "--jobs", paramLabel = "N", defaultValue = "1", description = "Parallel pg_restore jobs (default 1).")
+        int jobs;
+
+        @Option(names = "--temp-dir", paramLabel = "DIR", defaultValue = "${sys:java.io.tmpdir}", description = "Where the dump is downloaded to (default: ${DEFAULT-VALUE}).")
+        Path tempDir;
+
+        @Option(names = "--no-record", description = "Do not write the ...verify.json record (e.g. with read-only credentials).")
+        boolean noRecord;
+
+        @Option(names = "--pg-restore", paramLabel = "PATH", description = "pg_restore to use (default: the one matching the scratch server and the backup's pg_dump version).")
+        String pgRestorePath;
+
+        @Mixin Selection selection = new Selection();
+        @Mixin StorageOptions storage = new StorageOptions();
+        @Mixin OutputOptions output = new OutputOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            takeParentOptions(spec);
+            storage.validate();
+            PrintWriter err = spec.commandLine().getErr();
+            String url = scratchUrl != null && !scratchUrl.isBlank() ? scratchUrl : targetUrl;
+            if (url == null || url.isBlank()) {
+                throw Failure.usage("no server for the drill: give --scratch-url URL (or DRILL_DATABASE_URL), or --target-url (RESTORE_DATABASE_URL)");
+            }
+            ConnInfo server = ConnInfo.parse(url);
+            if (jobs < 1) throw Failure.usage("--jobs must be 1 or more, not " + jobs);
+            if (tolerancePercent < 0 || toleranceRows < 0) throw Failure.usage("row tolerances must not be negative");
+            Download.checkTempDir(tempDir);
+            Instant started = Instant.now();
+
+            try (S3Client s3 = AwsClients.s3(storage.aws)) {
+                Chosen chosen = Chosen.select(s3, storage.bucket(), storage.prefix(), selection, err);
+                Manifest m = chosen.manifest();
+                Chosen.refuseEncrypted(m);
+                err.println("drill: backup " + chosen.describe());
+                PgTools.Tool psql = PgTools.anyPsql();
+                PgTools.ServerVersion version = PgTools.serverVersion(psql, server);
+                PgTools.Tool pgRestore = PgRestore.choose(pgRestorePath, version.major(), m);
+                VerifyRecord.RowTolerance tolerance = new VerifyRecord.RowTolerance(tolerancePercent, toleranceRows);
+                DrillRun run = new DrillRun(chosen, psql, pgRestore, server, tolerance, err);
+
+                Path file = Download.tempFile(tempDir, m.sizeBytes());
+                try {
+                    run.execute(s3, storage.bucket(), file, jobs);
+                } finally {
+                    Files.deleteIfExists(file);
+                }
+
+                VerifyRecord record = run.record(started, version.version());
+                boolean recorded = false;
+                if (!noRecord) {
+                    s3.putObject(b -> b.bucket(storage.bucket()).key(chosen.key().verifyKey()).contentType("application/json"),
+                            RequestBody.fromString(record.toJson(), StandardCharsets.UTF_8));
+                    recorded = true;
+                }
+                report(record, chosen, recorded, run.scratchName, err);
+                return record.passed() ? Exit.OK : run.failureCode;
+            }
+        }
+
+        private void report(VerifyRecord record, Chosen chosen, boolean recorded, String scratch, PrintWriter err) {
+            String total = String.format(Locale.ROOT, "%.0f s", record.durationsSeconds().getOrDefault("total", 0.0));
+            if (record.passed()) {
+                err.println("drill: PASSED in " + total + ": " + chosen.key().base() + " restores; " + record.tables().size() + " table(s) checked, TOC entries "
+                        + record.tocEntriesFound() + (recorded ? "; recorded in " + chosen.key().verifyKey() : "; not recorded (--no-record)"));
+            } else {
+                err.println("drill: FAILED in " + total + ": " + chosen.key().base() + (recorded ? "; recorded in " + chosen.key().verifyKey() : ""));
+                for (String reason : record.reasons()) err.println("  - " + reason);
+            }
+            StringBuilder md = new StringBuilder("### restore drill\n\n`" + chosen.key().dumpKey() + "`: **" + (record.passed() ? "passed" : "FAILED") + "** in " + total + "\n");
+            for (String reason : record.reasons()) md.append("- ").append(reason).append('\n');
+            StepSummary.append(md.toString());
+            if (output.json) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("outcome", record.outcome());
+                doc.put("backup", chosen.summary());
+                doc.put("scratchDatabase", scratch);
+                doc.put("recordKey", recorded ? chosen.key().verifyKey() : null);
+                doc.put("record", record);
+                spec.commandLine().getOut().println(Json.write(doc));
+            }
+        }
+    }
+
+    /** One drill: download, verify, restore into a scratch database, compare, drop. Collects the verdict for the record. */
+    static final class DrillRun {
+        final Chosen chosen;
+        final Manifest manifest;
+        final PgTools.Tool psql;
+        final PgTools.Tool pgRestore;
+        final ConnInfo server;
+        final VerifyRecord.RowTolerance tolerance;
+        final PrintWriter err;
+        final List<String> reasons = new ArrayList<>();
+        final Map<String, Double> durations = new LinkedHashMap<>();
+        final List<VerifyRecord.TableCheck> tables = new ArrayList<>();
+        Integer tocFound;
+        int failureCode = Exit.OK;
+        String scratchName;
+
+        DrillRun(Chosen chosen, PgTools.Tool psql, PgTools.Tool pgRestore, ConnInfo server, VerifyRecord.RowTolerance tolerance, PrintWriter err) {
+            this.chosen = chosen;
+            this.manifest = chosen.manifest();
+            this.psql = psql;
+            this.pgRestore = pgRestore;
+            this.server = server;
+            this.tolerance = tolerance;
+            this.err = err;
+        }
+
+        private void fail(int code, String reason) {
+            reasons.add(reason);
+            if (failureCode == Exit.OK || (code == Exit.DATA_INVALID && failureCode != Exit.DATA_INVALID)) failureCode = code;
+        }
+
+        void execute(S3Client s3, String bucket, Path file, int jobs) throws Exception {
+            long t0 = System.nanoTime();
+            try {
+                Download.toFile(s3, bucket, manifest, file, err);
+            } catch (Failure f) {
+                if (f.exitCode != Exit.DATA_INVALID) throw f; // S3 trouble says nothing about the backup: no verdict, no record
+                fail(Exit.DATA_INVALID, f.getMessage());
+                return;
+            } finally {
+                durations.put("download", seconds(t0));
+            }
+            PgRestore.Listing listing;
+            try {
+                listing = PgRestore.listFile(pgRestore, file);
+            } catch (Failure f) {
+                fail(Exit.DATA_INVALID, f.getMessage());
+                return;
+            }
+            tocFound = listing.entries();
+            if (manifest.tocEntries() != null && tocFound.intValue() != manifest.tocEntries()) {
+                fail(Exit.DATA_INVALID, "the archive lists " + tocFound + " TOC entries, the manifest recorded " + manifest.tocEntries());
+            }
+
+            scratchName = "pgdump_s3_drill_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+            ConnInfo scratch = server.withDatabase(scratchName);
+            PgTools.query(psql, server, "create database " + Target.ident(scratchName) + " template template0");
+            err.println("drill: created scratch database \"" + scratchName + "\" on " + server.host());
+            try {
+                long t1 = System.nanoTime();
+                try {
+                    PgRestore.run(pgRestore, scratch, new PgRestore.Options(false, jobs, jobs == 1, true, true), file, err);
+                } catch (Failure f) {
+                    // Unreachable or refused: the drill could not test the backup; that is not a verdict on it.
+                    if (f.exitCode == Exit.UNAVAILABLE || f.exitCode == Exit.NO_PERMISSION || f.exitCode == Exit.CONFIG) throw f;
+                    fail(Exit.FAILED, "the backup does not restore: " + f.getMessage());
+                    return;
+                } finally {
+                    durations.put("restore", seconds(t1));
+                }
+                long t2 = System.nanoTime();
+                compareTables(scratch, listing);
+                durations.put("compare", seconds(t2));
+            } finally {
+                if (!Target.dropByName(psql, server, scratchName)) {
+                    err.println("drill: WARNING: could not drop the scratch database \"" + scratchName + "\" on " + server.host() + ": drop it yourself");
+                } else {
+                    err.println("drill: dropped scratch database \"" + scratchName + "\"");
+                }
+            }
+        }
+
+        /** Every manifest table present; counts within tolerance of the manifest's statistics. */
+        private void compareTables(ConnInfo scratch, PgRestore.Listing listing) {
+            List<Manifest.TableStat> expected = manifest.tables() == null ? List.of() : manifest.tables();
+            Set<List<String>> present = new java.util.HashSet<>();
+            String json = PgTools.query(psql, scratch, "select coalesce(json_agg(json_build_array(n.nspname, c.relname)), '[]') from pg_class c"
+                    + " join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p')"
+                    + " and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_'");
+            try {
+                for (var pair : Json.MAPPER.readTree(json)) present.add(List.of(pair.get(0).asText(), pair.get(1).asText()));
+            } catch (IOException e) {
+                throw new Failure(Exit.FAILED, "cannot read the list of restored tables: " + e.getMessage());
+            }
+            List<Manifest.TableStat> toCount = new ArrayList<>();
+            for (Manifest.TableStat t : expected) {
+                if (present.contains(List.of(t.schema(), t.table()))) {
+                    toCount.add(t);
+                } else {
+                    tables.add(new VerifyRecord.TableCheck(t.schema(), t.table(), expectedRows(t), t.rowCount() != null, null, "missing"));
+                    fail(Exit.DATA_INVALID, "table " + qualified(t) + " is in the manifest but not in the restored database");
+                }
+            }
+            Map<Manifest.TableStat, Long> counts = Target.countRows(psql, scratch, toCount);
+            boolean excluding = manifest.pgDumpArgs() != null && manifest.pgDumpArgs().stream()
+                    .anyMatch(a -> a.startsWith("--exclude-table-data") || a.equals("--schema-only") || a.equals("-s"));
+            for (Manifest.TableStat t : toCount) {
+                long restored = counts.get(t);
+                String verdict;
+                if (excluding && !listing.hasDataFor(t.schema(), t.table())) {
+                    verdict = "no data in dump";
+                } else if (t.rowCount() != null) {
+                    verdict = restored == t.rowCount() ? "ok" : "rows differ";
+                    if (!verdict.equals("ok")) {
+                        fail(Exit.DATA_INVALID, "table " + qualified(t) + ": " + restored + " rows restored, the manifest counted " + t.rowCount());
+                    }
+                } else if (t.rowEstimate() < 0) {
+                    verdict = "present";
+                } else {
+                    long allowed = Math.max(tolerance.rows(), (long) Math.ceil(tolerance.percent() / 100.0 * t.rowEstimate()));
+                    verdict = Math.abs(restored - t.rowEstimate()) <= allowed ? "ok" : "rows differ";
+                    if (!verdict.equals("ok")) {
+                        fail(Exit.DATA_INVALID, "table " + qualified(t) + ": " + restored + " rows restored, the manifest estimated "
+                                + t.rowEstimate() + " (tolerance ±" + allowed + ")");
+                    }
+                }
+                tables.add(new VerifyRecord.TableCheck(t.schema(), t.table(), expectedRows(t), t.rowCount() != null, restored, verdict));
+            }
+        }
+
+        VerifyRecord record(Instant started, String serverVersion) {
+            Instant finished = Instant.now();
+            durations.put("total", Duration.between(started, finished).toMillis() / 1000.0);
+            return new VerifyRecord(VerifyRecord.CURRENT_FORMAT, Version.TOOL, Version.VERSION, "drill", manifest.dumpKey(), manifest.sha256(),
+                    reasons.isEmpty() ? VerifyRecord.PASSED : VerifyRecord.FAILED, List.copyOf(reasons),
+                    Iso.iso(started), Iso.iso(finished), durations, pgRestore.version(), serverVersion,
+                    manifest.tocEntries(), tocFound, tolerance, tables);
+        }
+
+        private static long expectedRows(Manifest.TableStat t) { return t.rowCount() != null ? t.rowCount() : t.rowEstimate(); }
+
+        private static String qualified(Manifest.TableStat t) { return Target.ident(t.schema()) + "." + Target.ident(t.table()); }
+
+        private static double seconds(long sinceNanos) { return Math.round((System.nanoTime() - sinceNanos) / 1e7) / 100.0; }
+    }
+
+    // ------------------------------------------------------------------------------------------------ shared mechanisms
+
+    /**
+     * Options typed before the subcommand (`restore --bucket b list`) count for it too, as an operator expects;
+     * an option of the restore action that the subcommand does not have is a usage error, never silently ignored.
+     */
+    static void takeParentOptions(CommandSpec sub) {
+        CommandSpec parent = sub.parent();
+        if (parent == null || parent.commandLine() == null || parent.commandLine().getParseResult() == null) return;
+        ParseResult before = parent.commandLine().getParseResult();
+        ParseResult mine = sub.commandLine().getParseResult();
+        for (OptionSpec o : before.matchedOptions()) {
+            OptionSpec same = sub.findOption(o.longestName());
+            if (same == null) {
+                throw Failure.usage(o.longestName() + " is an option of the restore action, not of '" + sub.name() + "' (see 'restore " + sub.name() + " --help')");
+            }
+            if (mine == null || !mine.hasMatchedOption(same)) same.setValue(o.getValue());
+        }
+    }
+
+    /** --name, --at, --key: which backup. Latest of the only name by default. */
+    static class Selection {
+        @Option(names = "--name", paramLabel = "NAME", description = "Backup name (needed when several names are under the prefix).")
+        String name;
+
+        @Option(names = "--at", paramLabel = "TIME", description = "The newest backup at or before TIME: an ISO-8601 instant (2026-11-23T02:00:00Z,"
+                + " 2026-11-23T04:00:00+02:00) or a date (2026-11-23: up to the end of that day, UTC).")
+        String at;
+
+        @Option(names = "--key", paramLabel = "KEY", description = "Exactly this backup: its dump or manifest key, as 'restore list' shows it.")
+        String key;
+
+        /** Parses --at; a future time or an unreadable one is a usage error. */
+        static Instant parseAt(String raw, Instant now) {
+            String s = raw.strip();
+            Instant at = null;
+            Instant earliest = null; // for a date: its start, which must not be in the future
+            try {
+                at = OffsetDateTime.parse(s).toInstant();
+            } catch (DateTimeParseException notOffset) {
+                try {
+                    LocalDate day = LocalDate.parse(s);
+                    earliest = day.atStartOfDay(ZoneOffset.UTC).toInstant();
+                    at = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().minusSeconds(1);
+                } catch (DateTimeParseException notDate) {
+                    try {
+                        at = BackupKey.parseStamp(s);
+                    } catch (DateTimeParseException notStamp) {
+                        try {
+                            LocalDateTime.parse(s);
+                            throw Failure.usage("--at '" + s + "' has no time zone: add Z for UTC (" + s + "Z) or an offset (+02:00)");
+                        } catch (DateTimeParseException unreadable) {
+                            throw Failure.usage("cannot read --at '" + s + "': use an ISO-8601 instant (2026-11-23T02:00:00Z, 2026-11-23T04:00:00+02:00) or a date (2026-11-23)");
+                        }
+                    }
+                }
+            }
+            if ((earliest != null ? earliest : at).isAfter(now)) {
+                throw Failure.usage("--at " + s + " is in the future (now is " + Iso.iso(now) + ")");
+            }
+            return at;
+        }
+    }
+
+    /** The backup chosen by a {@link Selection}, and its manifest. */
+    record Chosen(BackupListing.Entry entry, Manifest manifest, VerifyRecord drill) {
+        BackupKey key() { return entry.key(); }
+
+        String describe() {
+            String drilled = drill == null ? "never drilled" : drill.vouchesFor(manifest) ? "drill passed " + drill.finishedAt() : "last drill FAILED " + drill.finishedAt();
+            return key().name() + " started " + Iso.iso(key().startedAt()) + " (" + manifest.dumpKey() + ", " + Progress.size(manifest.sizeBytes())
+                    + ", pg_dump " + manifest.pgDumpVersion() + ", from " + manifest.database() + " on " + manifest.host() + "; " + drilled + ")";
+        }
+
+        Map<String, Object> summary() {
+            Map<String, Object> b = new LinkedHashMap<>();
+            b.put("name", key().name());
+            b.put("startedAt", Iso.iso(key().startedAt()));
+            b.put("dumpKey", manifest.dumpKey());
+            b.put("manifestKey", key().manifestKey());
+            b.put("sizeBytes", manifest.sizeBytes());
+            b.put("sha256", manifest.sha256());
+            b.put("pgDumpVersion", manifest.pgDumpVersion());
+            b.put("database", manifest.database());
+            b.put("host", manifest.host());
+            return b;
+        }
+
+        static void refuseEncrypted(Manifest m) {
+            if (m.encryption() != null) {
+                throw new Failure(Exit.CONFIG, "backup " + m.dumpKey() + " is encrypted (" + m.encryption().scheme()
+                        + "): this version of " + Version.TOOL + " cannot decrypt it; download it, decrypt it with your key, and run pg_restore on the result");
+            }
+        }
+
+        static Chosen select(S3Client s3, String bucket, String prefix, Selection sel, PrintWriter err) {
+            String where = "s3://" + bucket + "/" + prefix + "/";
+            String name = sel.name == null ? null : BackupKey.sanitizeName(sel.name);
+            BackupListing.Entry chosen;
+            if (sel.key != null) {
+                if (sel.at != null) throw Failure.usage("--key and --at both choose a backup: give only one of them");
+                BackupKey wanted = BackupKey.parse(prefix, sel.key.strip()).map(BackupKey.Parsed::backup).orElseThrow(() -> Failure.usage(
+                        "--key '" + sel.key + "' is not a backup key under " + where + ": expected " + prefix + "/NAME/NAME_2026-11-23T02-00-00Z.dump"
+                                + " (or .manifest.json), as 'restore list' shows; check --prefix"));
+                if (name != null && !name.equals(wanted.name())) throw Failure.usage("--key is a backup of '" + wanted.name() + "' but --name says '" + name + "'");
+                List<BackupListing.Entry> entries = BackupListing.list(s3, bucket, prefix, wanted.name());
+                chosen = entries.stream().filter(e -> e.key().equals(wanted)).findFirst().orElse(null);
+                if (chosen == null) {
+                    throw new Failure(Exit.FAILED, "no backup " + wanted.base() + " in s3://" + bucket + "/" + nearest(entries, wanted.startedAt()));
+                }
+                if (!chosen.complete()) {
+                    throw new Failure(Exit.FAILED, "backup " + wanted.base() + " has no manifest: it is incomplete (a failed or unfinished backup) and is never restored; "
+                            + nearest(entries, wanted.startedAt()));
+                }
+            } else {
+                List<BackupListing.Entry> all = BackupListing.list(s3, bucket, prefix, name);
+                List<BackupListing.Entry> complete = all.stream().filter(BackupListing.Entry::complete).toList();
+                long incomplete = all.stream().filter(BackupListing.Entry::incomplete).count();
+                String incompleteNote = incomplete > 0 ? " (" + incomplete + " incomplete backup" + (incomplete == 1 ? "" : "s") + " without a manifest: not restorable)" : "";
+                if (complete.isEmpty()) {
+                    if (name != null) {
+                        Set<String> names = names(BackupListing.list(s3, bucket, prefix, null));
+                        throw new Failure(Exit.FAILED, "no backups named '" + name + "' under " + where + incompleteNote
+                                + (names.isEmpty() ? "; check --bucket and --prefix" : "; names there: " + String.join(", ", names)));
+                    }
+                    throw new Failure(Exit.FAILED, "no backups under " + where + incompleteNote + "; check --bucket and --prefix");
+                }
+                Set<String> names = names(complete);
+                if (names.size() > 1) {
+                    throw Failure.usage("several databases are backed up under " + where + ": " + String.join(", ", names) + ": choose one with --name");
+                }
+                if (sel.at != null) {
+                    Instant at = Selection.parseAt(sel.at, Instant.now());
+                    chosen = null;
+                    for (BackupListing.Entry e : complete) if (!e.key().startedAt().isAfter(at)) chosen = e;
+                    if (chosen == null) {
+                        throw new Failure(Exit.FAILED, "no backup of '" + complete.get(0).key().name() + "' at or before " + Iso.iso(at)
+                                + "; " + nearest(complete, at));
+                    }
+                } else {
+                    chosen = complete.get(complete.size() - 1);
+                }
+                final BackupListing.Entry picked = chosen;
+                long newerIncomplete = all.stream().filter(e -> e.incomplete() && e.key().startedAt().isAfter(picked.key().startedAt())).count();
+                if (newerIncomplete > 0 && sel.at == null) {
+                    err.println("note: " + newerIncomplete + " newer backup" + (newerIncomplete == 1 ? " is" : "s are") + " incomplete (no manifest) and skipped");
+                }
+            }
+            Manifest manifest = BackupListing.readManifest(s3, bucket, chosen.key());
+            var dump = BackupKey.parse(prefix, manifest.dumpKey());
+            if (dump.isEmpty() || !dump.get().backup().equals(chosen.key()) || dump.get().kind() != BackupKey.Kind.DUMP) {
+                throw new Failure(Exit.DATA_INVALID, "manifest " + chosen.key().manifestKey() + " names dump " + manifest.dumpKey()
+                        + ", not its own " + chosen.key().dumpKey() + ": the backup is inconsistent and is not used");
+            }
+            if (chosen.dump() == null) {
+                throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + " has a manifest but its dump " + manifest.dumpKey() + " is missing");
+            }
+            VerifyRecord drill = null;
+            if (chosen.verified()) {
+                String verifyKey = chosen.key().verifyKey();
+                try {
+                    drill = VerifyRecord.parse(s3.getObjectAsBytes(b -> b.bucket(bucket).key(verifyKey)).asUtf8String(), verifyKey);
+                } catch (Failure | NoSuchKeyException ignored) {
+                    drill = null;
+                }
+            }
+            return new Chosen(chosen, manifest, drill);
+        }
+
+        /** The listing already tells the stored size: a dump of the wrong size fails here, before any download. */
+        void checkListedSize() {
+            Long stored = entry.dump().size();
+            if (stored != null && stored != manifest.sizeBytes()) {
+                throw new Failure(Exit.DATA_INVALID, "backup " + key().base() + ": the stored dump has " + stored + " bytes, the manifest says "
+                        + manifest.sizeBytes() + ": the dump is damaged; choose another backup (restore list)");
+            }
+        }
+
+        private static Set<String> names(List<BackupListing.Entry> entries) {
+            Set<String> names = new TreeSet<>();
+            for (BackupListing.Entry e : entries) names.add(e.key().name());
+            return names;
+        }
+
+        /** "nearest complete backups of NAME: T1, T2 (restore list --name NAME shows all)". */
+        static String nearest(List<BackupListing.Entry> entries, Instant around) {
+            List<BackupListing.Entry> complete = new ArrayList<>(entries.stream().filter(BackupListing.Entry::complete).toList());
+            if (complete.isEmpty()) return "there are no complete backups of that name";
+            complete.sort(Comparator.comparing((BackupListing.Entry e) -> Duration.between(e.key().startedAt(), around).abs()));
+            List<String> times = new ArrayList<>();
+            for (BackupListing.Entry e : complete.subList(0, Math.min(3, complete.size()))) times.add(Iso.iso(e.key().startedAt()));
+            times.sort(null);
+            String name = complete.get(0).key().name();
+            return "nearest complete backups of '" + name + "': " + String.join(", ", times) + " (restore list --name " + name + " shows all)";
+        }
+    }
+
+    /** Downloading a dump while hashing and counting it, resuming after a dropped connection. */
+    static final class Download {
+        record Result(long size, String sha256) {}
+
+        private static final int ATTEMPTS = 5;
+
+        static Result fetch(S3Client s3, String bucket, String key, long expectedSize, OutputStream sink, Progress progress, PrintWriter err) {
+            MessageDigest sha = sha256();
+            byte[] buf = new byte[256 * 1024];
+            long offset = 0;
+            String etag = null;
+            int failures = 0;
+            boolean complete = false;
+            while (!complete) {
+                GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(bucket).key(key);
+                if (offset > 0) request.range("bytes=" + offset + "-").ifMatch(etag);
+                boolean receiving = false;
+                try (ResponseInputStream<GetObjectResponse> in = s3.getObject(request.build())) {
+                    receiving = true;
+                    if (etag == null) {
+                        etag = in.response().eTag();
+                        Long length = in.response().contentLength();
+                        if (length != null && length != expectedSize) {
+                            throw new Failure(Exit.DATA_INVALID, "the stored dump " + key + " has " + length + " bytes, the manifest says " + expectedSize
+                                    + ": the dump is damaged; choose another backup (restore list)");
+                        }
+                    }
+                    int n;
+                    while ((n = in.read(buf)) > 0) {
+                        sha.update(buf, 0, n);
+                        offset += n;
+                        try {
+                            sink.write(buf, 0, n);
+                        } catch (IOException e) {
+                            throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
+                        }
+                        progress.add(n);
+                    }
+                    try {
+                        sink.flush();
+                    } catch (IOException e) {
+                        throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
+                    }
+                    complete = true;
+                } catch (IOException | SdkClientException e) {
+                    if (complete) break; // every byte arrived; only closing the connection failed
+                    // The SDK retries requests itself; what it cannot retry is a body cut off half-way: resume from there.
+                    if (!receiving || ++failures >= ATTEMPTS) throw Errors.classify(e);
+                    err.println("download of " + key + " interrupted after " + Progress.size(offset) + " (" + Errors.describe(e) + "): resuming, attempt "
+                            + (failures + 1) + " of " + ATTEMPTS);
+                    err.flush();
+                    try {
+                        Thread.sleep(1000L * failures);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        throw new Failure(Exit.FAILED, "interrupted while downloading " + key);
+                    }
+                } catch (NoSuchKeyException e) {
+                    throw new Failure(Exit.DATA_INVALID, "the dump " + key + " is missing from the bucket although its manifest exists");
+                }
+            }
+            progress.done();
+            return new Result(offset, HexFormat.of().formatHex(sha.digest()));
+        }
+
+        /** The checksum verdict: null when size and SHA-256 match the manifest, else the 65 to throw. */
+        static Failure mismatch(Manifest m, Result got) {
+            if (got.size() != m.sizeBytes()) {
+                return new Failure(Exit.DATA_INVALID, "size mismatch: " + m.dumpKey() + " has " + got.size() + " bytes, the manifest says " + m.sizeBytes()
+                        + ": the dump is damaged; choose another backup (restore list)");
+            }
+            if (!got.sha256().equalsIgnoreCase(m.sha256())) {
+                return new Failure(Exit.DATA_INVALID, "checksum mismatch: " + m.dumpKey() + " has SHA-256 " + got.sha256() + ", the manifest says " + m.sha256()
+                        + ": the dump is corrupt or was altered; choose another backup (restore list)");
+            }
+            return null;
+        }
+
+        static void check(Manifest m, Result got) {
+            Failure f = mismatch(m, got);
+            if (f != null) throw f;
+        }
+
+        /** Downloads the dump to {@code file} (0600) and checks it against the manifest (65 on mismatch). */
+        static void toFile(S3Client s3, String bucket, Manifest m, Path file, PrintWriter err) {
+            Result got;
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
+                got = fetch(s3, bucket, m.dumpKey(), m.sizeBytes(), out, new Progress("downloading " + m.dumpKey(), err, m.sizeBytes()), err);
+            } catch (IOException e) {
+                throw new Failure(Exit.FAILED, "cannot write " + file + ": " + e.getMessage(), e);
+            }
+            check(m, got);
+        }
+
+        static void checkTempDir(Path dir) {
+            if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+                throw Failure.usage("--temp-dir " + dir + " is not a writable directory");
+            }
+        }
+
+        /** A private temp file for the dump, after checking there is room for it. */
+        static Path tempFile(Path dir, long size) throws IOException {
+            long free = Files.getFileStore(dir).getUsableSpace();
+            if (free < size + (64L << 20)) {
+                throw new Failure(Exit.CONFIG, "not enough space in " + dir + " for the " + Progress.size(size) + " dump (" + Progress.size(free)
+                        + " free): use --temp-dir DIR on a larger disk, or --stream to restore without a temp file");
+            }
+            Path file;
+            try {
+                file = Files.createTempFile(dir, "pgdump-s3-", ".dump", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException e) {
+                file = Files.createTempFile(dir, "pgdump-s3-", ".dump");
+            }
+            file.toFile().deleteOnExit();
+            return file;
+        }
+
+        static Thread drain(InputStream in, OutputStream to) {
+            Thread t = new Thread(() -> {
+                try (in) {
+                    in.transferTo(to);
+                } catch (IOException ignored) {
+                    // the process is gone
+                }
+            }, "stdout-drain");
+            t.setDaemon(true);
+            t.start();
+            return t;
+        }
+
+        static MessageDigest sha256() {
+            try {
+                return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private Download() {}
+    }
+
+    /** Holds back the last {@code tail} bytes written until {@link #release()}: see {@link Restore#applyStreaming}. */
+    static final class HoldBack extends OutputStream {
+        static final int TAIL = 64 * 1024;
+        private final OutputStream out;
+        private final byte[] tail;
+        private int held;
+
+        HoldBack(OutputStream out, int tail) {
+            this.out = out;
+            this.tail = new byte[tail];
+        }
+
+        @Override
+        public void write(int b) throws IOException { write(new byte[] {(byte) b}, 0, 1); }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (held + len <= tail.length) {
+                System.arraycopy(b, off, tail, held, len);
+                held += len;
+                return;
+            }
+            int excess = held + len - tail.length;       // bytes that may go now, oldest first
+            int fromTail = Math.min(excess, held);
+            out.write(tail, 0, fromTail);
+            int fromNew = excess - fromTail;
+            out.write(b, off, fromNew);
+            System.arraycopy(tail, fromTail, tail, 0, held - fromTail);
+            held -= fromTail;
+            System.arraycopy(b, off + fromNew, tail, held, len - fromNew);
+            held += len - fromNew;
+        }
+
+        @Override
+        public void flush() throws IOException { out.flush(); }
+
+        void release() throws IOException {
+            out.write(tail, 0, held);
+            held = 0;
+            out.flush();
+        }
+
+        @Override
+        public void close() throws IOException { out.close(); }
+    }
+
+    /**
+     * A sink that stops writing, without failing the download, once the reading process has gone away
+     * (pg_restore stopping early on an error): the download still ends with its checksum verdict.
+     */
+    static final class Tolerant extends OutputStream {
+        private final OutputStream out;
+        private boolean broken;
+
+        Tolerant(OutputStream out) { this.out = out; }
+
+        boolean broken() { return broken; }
+
+        @Override
+        public void write(int b) { write(new byte[] {(byte) b}, 0, 1); }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            if (broken) return;
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                broken = true;
+            }
+        }
+
+        @Override
+        public void flush() {
+            if (broken) return;
+            try {
+                out.flush();
+            } catch (IOException e) {
+                broken = true;
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                out.close();
+            } catch (IOException e) {
+                broken = true;
+            }
+        }
+    }
+
+    /** Choosing and running pg_restore. */
+    static final class PgRestore {
+        record Options(boolean clean, int jobs, boolean singleTransaction, boolean noOwner, boolean noAcl) {}
+
+        /** The archive's table of contents as `pg_restore --list` prints it. */
+        record Listing(List<String> lines) {
+            /** TOC entries: the lines that are not comments (the same count backup.java records). */
+            int entries() { return (int) lines.stream().filter(l -> !l.isBlank() && !l.startsWith(";")).count(); }
+
+            /** Whether the archive holds a TABLE DATA entry for schema.table ("ID; OID OID TABLE DATA schema table owner"). */
+            boolean hasDataFor(String schema, String table) {
+                String needle = " TABLE DATA " + schema + " " + table;
+                return lines.stream().anyMatch(l -> !l.startsWith(";") && (l.contains(needle + " ") || l.endsWith(needle)));
+            }
+
+            static Listing of(String stdout) { return new Listing(stdout.lines().toList()); }
+        }
+
+        /**
+         * The pg_restore for this restore: not older than the target server (like pg_dump in backup.java) and not
+         * older than the pg_dump that wrote the archive (an older pg_restore cannot read a newer archive).
+         */
+        static PgTools.Tool choose(String explicit, int serverMajor, Manifest m) {
+            int dumpMajor = major(m.pgDumpVersion());
+            try {
+                return PgTools.select("pg_restore", explicit, Math.max(serverMajor, dumpMajor));
+            } catch (Failure f) {
+                if (dumpMajor > serverMajor) {
+                    throw new Failure(f.exitCode, f.getMessage() + " (the backup was written by pg_dump " + m.pgDumpVersion()
+                            + ", and an older pg_restore cannot read its archive)");
+                }
+                throw f;
+            }
+        }
+
+        static int major(String version) {
+            if (version == null) return 0;
+            var matcher = java.util.regex.Pattern.compile("^\\s*(\\d+)").matcher(version);
+            return matcher.find() ? Integer.parseInt(matcher.group(1)) : 0;
+        }
+
+        static List<String> command(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file) {
+            List<String> cmd = new ArrayList<>(List.of(pgRestore.path().toString(), "--exit-on-error", "--dbname", db.withoutPassword()));
+            if (how.noOwner()) cmd.add("--no-owner");
+            if (how.noAcl()) cmd.add("--no-acl");
+            if (how.clean()) cmd.addAll(List.of("--clean", "--if-exists"));
+            if (how.jobs() > 1) cmd.addAll(List.of("--jobs", String.valueOf(how.jobs())));
+            else if (how.singleTransaction()) cmd.add("--single-transaction");
+            if (file != null) cmd.add(file.toString());
+            return cmd;
+        }
+
+        /** Restores {@code file} into {@code db}; pg_restore's failure becomes a Failure with its own messages. */
+        static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err) throws Exception {
+            err.println("restore: pg_restore " + pgRestore.version() + " into \"" + db.database() + "\" ("
+                    + (how.jobs() > 1 ? how.jobs() + " jobs" : how.singleTransaction() ? "one transaction" : "no single transaction")
+                    + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "") + ")");
+            err.flush();
+            try (PgTools.Streaming p = PgTools.start(command(pgRestore, db, how, file), db.childEnvironment())) {
+                p.stdin().close();
+                Thread drain = Download.drain(p.stdout(), OutputStream.nullOutputStream());
+                int code = p.waitFor();
+                drain.join(10_000);
+                if (code != 0) throw Errors.fromPgTool("pg_restore", code, p.stderr());
+            }
+        }
+
+        /** `pg_restore --list FILE`: an archive pg_restore cannot read is invalid backup data (65). */
+        static Listing listFile(PgTools.Tool pgRestore, Path file) {
+            PgTools.Result r = PgTools.run(List.of(pgRestore.path().toString(), "--list", file.toString()), Map.of(), null, 600);
+            if (r.exitCode() != 0) {
+                throw new Failure(Exit.DATA_INVALID, "pg_restore cannot read the archive (" + Errors.lastLines(r.stderr(), 3) + "): the dump is corrupt");
+            }
+            return Listing.of(r.stdout());
+        }
+
+        /** Downloads the dump into `pg_restore --list` on stdin while hashing it: verify without disk space. */
+        static Listing listStreaming(S3Client s3, String bucket, Manifest m, PgTools.Tool pgRestore, String label, PrintWriter err) throws Exception {
+            try (PgTools.Streaming p = PgTools.start(List.of(pgRestore.path().toString(), "--list"), Map.of())) {
+                ByteArrayOutputStream listing = new ByteArrayOutputStream();
+                Thread reader = Download.drain(p.stdout(), listing);
+                Tolerant sink = new Tolerant(new BufferedOutputStream(p.stdin(), 256 * 1024));
+                Download.Result got = Download.fetch(s3, bucket, m.dumpKey(), m.sizeBytes(), sink, new Progress("verify: downloading " + label, err, m.sizeBytes()), err);
+                sink.close();
+                int code = p.waitFor();
+                reader.join(10_000);
+                Download.check(m, got);
+                if (code != 0) {
+                    throw new Failure(Exit.DATA_INVALID, "pg_restore cannot read the archive (" + Errors.lastLines(p.stderr(), 3) + "): the dump is corrupt");
+                }
+                return Listing.of(listing.toString(StandardCharsets.UTF_8));
+            }
+        }
+
+        private PgRestore() {}
+    }
+
+    /** The database a restore writes to: does it exist, what server, what is in it; creating and dropping. */
+    static final class Target {
+        /** @param objects user tables, views, sequences (not from extensions); examples: a few of their names */
+        record State(boolean exists, PgTools.ServerVersion server, long objects, long tables, List<String> examples) {}
+
+        private static final String USER_RELATIONS = "from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                + " where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and n.nspname not in ('pg_catalog', 'information_schema')"
+                + " and n.nspname !~ '^pg_' and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass"
+                + " and d.objid = c.oid and d.deptype = 'e')";
+
+        static State inspect(PgTools.Tool psql, ConnInfo target) {
+            PgTools.ServerVersion server;
+            try {
+                server = PgTools.serverVersion(psql, target);
+            } catch (Failure f) {
+                if (f.exitCode == Exit.USAGE && f.getMessage().contains("does not exist")) {
+                    return new State(false, PgTools.serverVersion(psql, maintenance(psql, target)), 0, 0, List.of());
+                }
+                throw f;
+            }
+            String counts = PgTools.query(psql, target, "select count(*) || ' ' || count(*) filter (where c.relkind in ('r', 'p')) " + USER_RELATIONS);
+            String[] n = counts.split(" ");
+            String names = PgTools.query(psql, target, "select format('%I.%I', n.nspname, c.relname) " + USER_RELATIONS + " order by 1 limit 3");
+            return new State(true, server, Long.parseLong(n[0]), Long.parseLong(n[1]), names.isBlank() ? List.of() : names.lines().toList());
+        }
+
+        /** A database on the target's server to run CREATE/DROP DATABASE from: postgres, else template1. */
+        static ConnInfo maintenance(PgTools.Tool psql, ConnInfo target) {
+            Failure last = null;
+            for (String db : List.of("postgres", "template1")) {
+                ConnInfo c = target.withDatabase(db);
+                try {
+                    PgTools.query(psql, c, "select 1");
+                    return c;
+                } catch (Failure f) {
+                    last = f;
+                }
+            }
+            throw new Failure(last.exitCode, "cannot reach a maintenance database (postgres, template1) on " + target.host() + " to create \""
+                    + target.database() + "\": " + last.getMessage() + "; create the database yourself");
+        }
+
+        /** CREATE DATABASE from template0 (an empty database, whatever template1 holds). */
+        static boolean create(PgTools.Tool psql, ConnInfo target, PrintWriter err) {
+            PgTools.query(psql, maintenance(psql, target), "create database " + ident(target.database()) + " template template0");
+            err.println("restore: created database \"" + target.database() + "\" on " + target.host());
+            return true;
+        }
+
+        static boolean drop(PgTools.Tool psql, ConnInfo target, PrintWriter err) {
+            try {
+                return dropByName(psql, maintenance(psql, target), target.database());
+            } catch (Failure f) {
+                return false;
+            }
+        }
+
+        static boolean dropByName(PgTools.Tool psql, ConnInfo via, String database) {
+            try {
+                PgTools.query(psql, via, "drop database if exists " + ident(database) + " with (force)");
+                return true;
+            } catch (Failure f) {
+                return false;
+            }
+        }
+
+        /** count(*) of each table, a few hundred per psql call; keys are the given stats. */
+        static Map<Manifest.TableStat, Long> countRows(PgTools.Tool psql, ConnInfo db, List<Manifest.TableStat> tables) {
+            Map<Manifest.TableStat, Long> counts = new LinkedHashMap<>();
+            for (int from = 0; from < tables.size(); from += 200) {
+                List<Manifest.TableStat> batch = tables.subList(from, Math.min(tables.size(), from + 200));
+                StringBuilder sql = new StringBuilder();
+                for (int i = 0; i < batch.size(); i++) {
+                    if (i > 0) sql.append(" union all ");
+                    sql.append("select ").append(i).append(", count(*) from ").append(ident(batch.get(i).schema())).append('.').append(ident(batch.get(i).table()));
+                }
+                for (String line : PgTools.query(psql, db, sql.toString()).lines().toList()) {
+                    String[] parts = line.split("\\|");
+                    counts.put(batch.get(Integer.parseInt(parts[0])), Long.parseLong(parts[1]));
+                }
+            }
+            return counts;
+        }
+
+        /** Same database as the backup's source? Same name and an overlapping host (port compared when both name one). */
+        static boolean sameDatabase(Manifest m, ConnInfo target) {
+            if (m.host() == null || m.database() == null || !m.database().equals(target.database())) return false;
+            for (String[] a : hosts(m.host())) {
+                for (String[] b : hosts(target.host())) {
+                    if (a[0].equals(b[0]) && (a[1] == null || b[1] == null || a[1].equals(b[1]))) return true;
+                }
+            }
+            return false;
+        }
+
+        /** "h1:5432,[::1]:5433,h2" → {host, port-or-null}; lowercased; Neon's -pooler endpoint is the same database as the direct one. */
+        static List<String[]> hosts(String spec) {
+            List<String[]> out = new ArrayList<>();
+            for (String part : spec.split(",")) {
+                String p = part.strip().toLowerCase(Locale.ROOT);
+                if (p.isEmpty()) continue;
+                String host = p, port = null;
+                if (p.startsWith("[")) {
+                    int close = p.indexOf(']');
+                    host = close > 0 ? p.substring(1, close) : p;
+                    if (close > 0 && p.length() > close + 2 && p.charAt(close + 1) == ':') port = p.substring(close + 2);
+                } else if (p.indexOf(':') == p.lastIndexOf(':') && p.indexOf(':') > 0) {
+                    host = p.substring(0, p.indexOf(':'));
+                    port = p.substring(p.indexOf(':') + 1);
+                }
+                if (host.endsWith(".")) host = host.substring(0, host.length() - 1);
+                if (host.endsWith(".neon.tech")) host = host.replaceFirst("^([^.]+)-pooler\\.", "$1.");
+                out.add(new String[] {host, port == null || port.isEmpty() ? null : port});
+            }
+            return out;
+        }
+
+        /** A double-quoted SQL identifier. */
+        static String ident(String name) { return "\"" + name.replace("\"", "\"\"") + "\""; }
+
+        private Target() {}
+    }
+
+    /** ISO-8601 instants as operators read and type them (--at): 2026-11-23T02:00:00Z. */
+    static final class Iso {
+        static String iso(Instant t) { return t.truncatedTo(ChronoUnit.SECONDS).toString(); }
+
+        private Iso() {}
     }
 }
