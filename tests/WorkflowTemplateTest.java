@@ -103,6 +103,26 @@ class WorkflowTemplateTest {
         }
     }
 
+    /**
+     * actionlint knows the inputs of popular actions, but only by tag (`actions/cache@v4`), so it cannot check
+     * the `with:` of a SHA pin. Lint a copy whose pins are replaced by the newest major it knows (v4; our
+     * pins' v5 releases take the same inputs), plus one with misspelt inputs to show the check is live.
+     */
+    @Test
+    void actionInputsAreOnesTheActionsDefine(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String byTag = Files.readString(TEMPLATE).replaceAll(
+                "(actions/setup-java|actions/cache|aws-actions/configure-aws-credentials)@[0-9a-f]{40}", "$1@v4");
+        Path good = dir.resolve("by-tag.yml"), bad = dir.resolve("by-tag-misspelt.yml");
+        Files.writeString(good, byTag);
+        Files.writeString(bad, byTag.replace("role-to-assume:", "role-to-asume:").replace("distribution:", "distributio:"));
+        Map<String, List<String>> errors = Actionlint.lint(List.of(good, bad));
+        assertEquals(List.of(), errors.get(good.toString()), "inputs unknown to the actions");
+        for (String misspelt : List.of("role-to-asume", "distributio")) {
+            assertTrue(errors.get(bad.toString()).stream().anyMatch(m -> m.contains("input \"" + misspelt + "\" is not defined")),
+                    "actionlint should reject the input " + misspelt + ": " + errors.get(bad.toString()));
+        }
+    }
+
     @Test
     void shellcheckAcceptsEveryRunScript() {
         Map<String, String> problems = new TreeMap<>();
