@@ -7,6 +7,7 @@
 //DEPS org.testcontainers:testcontainers:1.21.4
 //DEPS org.testcontainers:postgresql:1.21.4
 //DEPS org.testcontainers:localstack:1.21.4
+//DEPS org.yaml:snakeyaml:2.5
 //SOURCES ../backup.java
 //SOURCES ../prune.java
 //SOURCES ../restore.java
