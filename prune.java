@@ -24,6 +24,7 @@
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupListing.java
+//SOURCES lib/VerifyRecord.java
 
 import java.io.PrintWriter;
 import java.time.DateTimeException;
@@ -166,8 +167,14 @@ class Prune implements Callable<Integer> {
             Map<String, List<BackupListing.Entry>> byName = new LinkedHashMap<>();
             for (BackupListing.Entry e : entries) byName.computeIfAbsent(e.key().name(), k -> new ArrayList<>()).add(e);
             if (onlyName != null) byName.putIfAbsent(onlyName, new ArrayList<>());
+            // With --require-verified only a drill record that says "passed" for this very dump counts; a record's
+            // existence alone does not (a failed drill writes one too).
+            Set<String> vouched = new HashSet<>();
+            if (settings.requireVerified()) {
+                for (BackupListing.Entry e : entries) if (VerifyRecord.vouchedFor(s3, bucket, e)) vouched.add(e.key().base());
+            }
             List<NamePlan> plans = new ArrayList<>();
-            for (var e : byName.entrySet()) plans.add(Planner.plan(e.getKey(), e.getValue(), settings, now));
+            for (var e : byName.entrySet()) plans.add(Planner.plan(e.getKey(), e.getValue(), settings, now, entry -> vouched.contains(entry.key().base())));
             Set<String> held = new HashSet<>();
             for (NamePlan p : plans) if (p.held() != null) held.add(p.name());
             uploads = uploads.stream().filter(u -> !held.contains(u.name())).toList(); // a held name keeps everything
@@ -414,7 +421,13 @@ class Prune implements Callable<Integer> {
      * </ul>
      */
     static final class Planner {
+        /** As below, counting a backup as verified when it has a verify record (pure tests; the command passes its check). */
         static NamePlan plan(String name, List<BackupListing.Entry> entries, Settings s, Instant now) {
+            return plan(name, entries, s, now, BackupListing.Entry::verified);
+        }
+
+        static NamePlan plan(String name, List<BackupListing.Entry> entries, Settings s, Instant now,
+                             java.util.function.Predicate<BackupListing.Entry> verified) {
             List<BackupListing.Entry> complete = new ArrayList<>(), incomplete = new ArrayList<>();
             for (BackupListing.Entry e : entries) (e.complete() ? complete : incomplete).add(e);
             complete.sort(Comparator.comparing((BackupListing.Entry e) -> e.key().startedAt()).reversed());
@@ -425,7 +438,7 @@ class Prune implements Callable<Integer> {
 
             if (!complete.isEmpty()) reasons.get(0).add(0, "newest");
             List<Integer> protectors = new ArrayList<>();
-            for (int i = 0; i < complete.size(); i++) if (!s.requireVerified() || complete.get(i).verified()) protectors.add(i);
+            for (int i = 0; i < complete.size(); i++) if (!s.requireVerified() || verified.test(complete.get(i))) protectors.add(i);
             String minKeepLabel = s.requireVerified() ? "min-keep-verified" : "min-keep";
             for (int k = 0; k < Math.min(s.minKeep(), protectors.size()); k++) addOnce(reasons.get(protectors.get(k)), minKeepLabel);
             // Backups newer than the oldest protector that counts are not yet protected by anything: keep them.

@@ -70,4 +70,19 @@ record VerifyRecord(
             throw new Failure(Exit.DATA_INVALID, "verify record " + whereFrom + " is not valid JSON: " + e.getOriginalMessage());
         }
     }
+
+    /**
+     * Whether a listed backup has a drill record that vouches for it (outcome passed, same dump). Reads the
+     * manifest and the record; a missing, unreadable or failed record vouches for nothing.
+     */
+    static boolean vouchedFor(software.amazon.awssdk.services.s3.S3Client s3, String bucket, BackupListing.Entry entry) {
+        if (!entry.complete() || entry.verify() == null) return false;
+        try {
+            Manifest manifest = BackupListing.readManifest(s3, bucket, entry.key());
+            String json = s3.getObjectAsBytes(b -> b.bucket(bucket).key(entry.key().verifyKey())).asUtf8String();
+            return parse(json, entry.key().verifyKey()).vouchesFor(manifest);
+        } catch (Failure | software.amazon.awssdk.services.s3.model.NoSuchKeyException e) {
+            return false;
+        }
+    }
 }

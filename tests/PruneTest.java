@@ -61,8 +61,13 @@ class PruneTest {
                     at.toString(), at.plusSeconds(30).toString(), dump.length, sha256(dump), "15.8", "15.8", "custom", "zstd:3", null, 3, List.of(), List.of());
             put(bucket, key.manifestKey(), m.toJson().getBytes(StandardCharsets.UTF_8));
         }
-        if (verified) put(bucket, key.verifyKey(), "{\"outcome\":\"passed\"}".getBytes(StandardCharsets.UTF_8));
+        if (verified) putVerify(bucket, key, "passed", sha256(dump));
         return key;
+    }
+
+    /** A drill record as restore.java's drill writes it (only the fields prune reads matter here). */
+    static void putVerify(String bucket, BackupKey key, String outcome, String dumpSha256) {
+        put(bucket, key.verifyKey(), ("{\"formatVersion\":1,\"outcome\":\"" + outcome + "\",\"dumpSha256\":\"" + dumpSha256 + "\"}").getBytes(StandardCharsets.UTF_8));
     }
 
     static void put(String bucket, String key, byte[] body) {
@@ -211,6 +216,20 @@ class PruneTest {
         for (int d = 0; d < 6; d++) assertEquals(d <= 3, remaining.contains(app.get(d).manifestKey()), "backup " + d + " days old");
         assertTrue(remaining.contains(app.get(3).verifyKey()));
         assertEquals("newer-than-verified", json(run).get("names").get(0).get("kept").get(1).get("reasons").get(0).asText());
+    }
+
+    @Test
+    void aFailedDrillRecordOrOneForAnotherDumpProtectsNothing() {
+        String bucket = server.createBucket("prune-failed-drill");
+        List<BackupKey> app = new ArrayList<>();
+        for (int d = 0; d < 5; d++) app.add(putBackup(bucket, "app", daysAgo(d), true, false));
+        putVerify(bucket, app.get(2), "failed", "00");            // the drill of this one failed
+        putVerify(bucket, app.get(3), "passed", "ab".repeat(32)); // a record for some other dump
+        List<String> before = server.keys(bucket);
+        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-days", "0", "--require-verified"));
+        assertEquals(0, run.exit(), run.toString());
+        assertEquals(before, server.keys(bucket), "no backup is vouched for, so nothing may go: " + run);
+        assertTrue(run.out().contains("too-few-verified"), run.out());
     }
 
     @Test
