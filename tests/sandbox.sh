@@ -71,7 +71,7 @@ echo; echo "== 4. Find, verify, drill and restore"
 step jbang restore.java list
 step jbang restore.java verify
 step jbang restore.java drill --target-url "$server/postgres"
-step jbang restore.java restore --target-url "$server/shop_restored" --create
+step jbang restore.java --target-url "$server/shop_restored" --create
 "$pgbin/psql" -X -A -t -d "$server/shop_restored" -c "select 'restored: ' || count(*) || ' orders' from orders"
 
 echo
