@@ -1,0 +1,162 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * Runs the template's `run:` steps, in order, with bash, on this machine, the way a GitHub runner would:
+ * against the test PostgreSQL and a private moto, with the credentials of the role setup-aws.java created
+ * (obtained with AssumeRoleWithWebIdentity, as configure-aws-credentials does) and `jbang` resolving the
+ * catalog alias to this checkout. The `uses:` steps are replaced by the environment they would produce, and the
+ * apt step (pg-client) by the local PostgreSQL client tools. Then asserts what a night should leave: a backup
+ * with its manifest, prune applied, and a passed drill record.
+ *
+ * What this cannot check: GitHub's expression engine (we substitute the few expressions the template uses and
+ * fail on any other), the OIDC trust conditions (moto accepts any token), the service container (the drill
+ * runs against the test server instead).
+ */
+class WorkflowRunTest {
+    static final Path TEMPLATE = Scripts.repoRoot().resolve("workflows/pg-backup.yml");
+    static final String BUCKET = "workflow-run-backups";
+    static PrivateMoto moto;
+    static PgServer pg;
+    static String database;
+    static Path runner;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        pg = PgServer.get();
+        S3Server.get(); // default test credentials for in-process runs
+        moto = PrivateMoto.start();
+        Scripts.Run setup = Scripts.run(new SetupAws(), "--endpoint-url", moto.endpoint, "--region", S3Server.REGION,
+                "--bucket", BUCKET, "--github-repo", "octo-org/app");
+        assertEquals(0, setup.exit(), setup.toString());
+        database = SampleDatabase.create(pg, "workflow_src");
+        runner = Files.createTempDirectory("runner-");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (moto != null) moto.close();
+        if (database != null) pg.dropDatabase(database);
+        PgServer.deleteTree(runner);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aNightOfTheTemplateLeavesAVerifiedBackup() throws Exception {
+        Map<String, Object> workflow = new Yaml().load(Files.readString(TEMPLATE));
+        Map<String, Object> jobs = (Map<String, Object>) workflow.get("jobs");
+
+        // What the repository's variables and secrets, and the actions, would provide.
+        String roleArn = "arn:aws:iam::123456789012:role/pgdump-s3-" + BUCKET;
+        Map<String, String> expressions = new LinkedHashMap<>();
+        expressions.put("vars.S3_BUCKET", BUCKET);
+        expressions.put("vars.S3_PREFIX || 'pg-backups'", "pg-backups");
+        expressions.put("vars.AWS_REGION", S3Server.REGION);
+        expressions.put("secrets.DATABASE_URL", pg.url(database));
+        expressions.put("secrets.DATABASES", "");
+        expressions.put("job.services.postgres.ports['5432']", String.valueOf(pg.port));
+        for (String optional : List.of("vars.BACKUP_AGE_RECIPIENTS", "secrets.BACKUP_AGE_IDENTITY")) expressions.put(optional, "");
+
+        Map<String, String> env = new LinkedHashMap<>();
+        for (var e : ((Map<String, Object>) workflow.get("env")).entrySet()) env.put(e.getKey(), substitute(String.valueOf(e.getValue()), expressions));
+        env.put("CATALOG_REF", Scripts.repoRoot().toString()); // the catalog at this checkout instead of OWNER/REPO/TAG
+        env.putAll(moto.env(moto.assumeRoleWithWebIdentity(roleArn)));  // configure-aws-credentials
+
+        Path jbang = PgTools.which("jbang", System.getenv("PATH"));
+        String jbangDir = jbang != null ? jbang.getParent().toString() : Scripts.repoRoot().resolve("tools").toString();
+        env.put("PATH", PgServer.findBinDir() + ":" + jbangDir + ":" + System.getenv("PATH")); // setup-jbang, the pg-client step
+        env.put("PGPASSWORD", pg.password); // the drill's service container trusts; our test server wants the password
+        env.put("RUNNER_TEMP", runner.toString());
+        Path summary = runner.resolve("step-summary.md");
+        env.put("GITHUB_STEP_SUMMARY", summary.toString());
+        env.put("GITHUB_PATH", runner.resolve("github-path").toString());
+        env.put("GITHUB_OUTPUT", runner.resolve("github-output").toString());
+
+        StringBuilder log = new StringBuilder();
+        // The backup step runs under IAM enforcement, with the role's permissions only. Prune and the drill list
+        // PREFIX/, and moto under enforcement rejects every listing with an encoded '/' in the prefix (it checks
+        // the signature against a decoded URL; real S3 does not): those steps run with enforcement off, and
+        // setup-aws's least-privilege test covers what the role may list and delete.
+        moto.enforceIam();
+        Map<String, String> backupOutcomes = runJob((Map<String, Object>) jobs.get("backup"), env, expressions, log);
+        assertEquals("success", backupOutcomes.get("backup"), log.toString());
+        assertEquals("success", backupOutcomes.get("prune"), log.toString());
+        // The drill job's condition: !cancelled() && needs.backup.outputs.backup-outcome == 'success'
+        String drillIf = String.valueOf(((Map<String, Object>) jobs.get("drill")).get("if"));
+        assertTrue(drillIf.contains("needs.backup.outputs.backup-outcome == 'success'"), drillIf);
+        Map<String, String> drillOutcomes = runJob((Map<String, Object>) jobs.get("drill"), env, expressions, log);
+        assertEquals("success", drillOutcomes.get("drill"), log.toString());
+
+        // What the night left in the bucket: one complete backup, drilled and passed.
+        List<String> keys;
+        try (var s3 = moto.s3()) {
+            keys = s3.listObjectsV2(b -> b.bucket(BUCKET)).contents().stream().map(o -> o.key()).sorted().toList();
+            String verifyKey = keys.stream().filter(k -> k.endsWith(".verify.json")).findFirst().orElseThrow(() -> new AssertionError(keys.toString()));
+            String record = s3.getObjectAsBytes(b -> b.bucket(BUCKET).key(verifyKey)).asUtf8String();
+            assertEquals("passed", Json.MAPPER.readTree(record).get("outcome").asText(), record);
+        }
+        String name = BackupKey.sanitizeName(database);
+        assertEquals(3, keys.size(), keys.toString());
+        assertTrue(keys.stream().anyMatch(k -> k.startsWith("pg-backups/" + name + "/") && k.endsWith(".manifest.json")), keys.toString());
+        assertTrue(log.toString().contains("prune s3://" + BUCKET + "/pg-backups/"), log.toString());
+        String summaryText = Files.readString(summary);
+        assertTrue(summaryText.contains(name), summaryText);
+        assertTrue(!summaryText.contains(pg.password) && !log.toString().contains(pg.password), "the password leaked into the run's output");
+    }
+
+    /** Runs a job's steps like the runner: `run:` steps with bash -e -o pipefail, stopping at the first failure. */
+    @SuppressWarnings("unchecked")
+    static Map<String, String> runJob(Map<String, Object> job, Map<String, String> env, Map<String, String> expressions, StringBuilder log) throws Exception {
+        Map<String, String> outcomes = new LinkedHashMap<>();
+        boolean failed = false;
+        for (Map<String, Object> step : (List<Map<String, Object>>) job.get("steps")) {
+            String id = String.valueOf(step.getOrDefault("id", step.get("name")));
+            if (step.containsKey("uses") || "pg-client".equals(id)) continue; // replaced by the environment above
+            if (failed && step.get("if") == null) { outcomes.put(id, "skipped"); continue; }
+            assertEquals("bash", step.get("shell"), "step " + id + " must say shell: bash");
+            Map<String, String> stepEnv = new LinkedHashMap<>(env);
+            if (step.get("env") != null) {
+                for (var e : ((Map<String, Object>) step.get("env")).entrySet()) stepEnv.put(e.getKey(), substitute(String.valueOf(e.getValue()), expressions));
+            }
+            Path script = Files.createTempFile(runner, "step-", ".sh");
+            Files.writeString(script, substitute(String.valueOf(step.get("run")), expressions), StandardCharsets.UTF_8);
+            PgTools.Result r = PgTools.run(List.of("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", script.toString()), stepEnv, null, 900);
+            Output.record(r.stdout(), r.stderr());
+            log.append("== step ").append(id).append(" exit ").append(r.exitCode()).append('\n').append(r.stdout()).append(r.stderr());
+            outcomes.put(id, r.exitCode() == 0 ? "success" : "failure");
+            if (id.equals("backup")) moto.relaxIam();
+            failed |= r.exitCode() != 0;
+        }
+        return outcomes;
+    }
+
+    private static final Pattern EXPRESSION = Pattern.compile("\\$\\{\\{\\s*(.*?)\\s*}}");
+
+    /** Replaces the template's ${{ ... }} expressions by their values here; an unknown one fails the test. */
+    static String substitute(String text, Map<String, String> expressions) {
+        Matcher m = EXPRESSION.matcher(text);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String value = expressions.get(m.group(1));
+            if (value == null) fail("the template uses an expression this test does not provide: ${{ " + m.group(1) + " }}");
+            m.appendReplacement(out, Matcher.quoteReplacement(value));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+}
