@@ -71,7 +71,6 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
-import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
@@ -380,7 +379,7 @@ class Backup implements Callable<Integer> {
                 if (output.verbose && !dumpProc.stderr().isBlank()) log(t.name(), "pg_dump said: " + Errors.lastLines(dumpProc.stderr(), 20));
                 Integer tocEntries = toc == null ? null : toc.finish(msg -> log(t.name(), "warning: " + msg));
 
-                upload.complete();
+                upload.complete(bytes);
                 String sha = HexFormat.of().formatHex(sha256.digest());
                 checkStoredSize(key.dumpKey(), bytes);
                 if (running.cancelled) throw new Failure(Exit.FAILED, "interrupted before the manifest was written: the dump without a manifest is not a backup");
@@ -408,8 +407,9 @@ class Backup implements Callable<Integer> {
         }
 
         /**
-         * S3 must store exactly the bytes we streamed. HeadObject needs s3:GetObject; a role without it can still
-         * show the size through a listing of the exact key (s3:ListBucket on the prefix).
+         * S3 must store exactly the bytes we streamed. The parts were already counted before completion (ListParts);
+         * this checks the completed object too where the role may read it (HeadObject needs s3:GetObject, which
+         * setup-aws's writer role deliberately lacks: then the ListParts check stands alone).
          */
         private void checkStoredSize(String dumpKey, long bytes) {
             Long stored;
@@ -417,8 +417,7 @@ class Backup implements Callable<Integer> {
                 stored = s3.headObject(b -> b.bucket(bucket).key(dumpKey)).contentLength();
             } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
                 if (e.statusCode() != 403) throw e;
-                stored = s3.listObjectsV2(b -> b.bucket(bucket).prefix(dumpKey).maxKeys(1)).contents().stream()
-                        .filter(o -> o.key().equals(dumpKey)).map(S3Object::size).findFirst().orElse(null);
+                return;
             }
             if (stored == null) {
                 throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + dumpKey + " is not there after its upload completed; no manifest written");
@@ -596,8 +595,11 @@ class Backup implements Callable<Integer> {
             throw new Failure(f.exitCode, "upload to s3://" + bucket + "/" + key + " failed: " + f.getMessage(), t);
         }
 
-        /** After pg_dump exited 0: waits for the last parts, then completes the upload (unless it was aborted meanwhile). */
-        void complete() throws InterruptedException {
+        /**
+         * After pg_dump exited 0: waits for the last parts, checks with ListParts that S3 holds every part and
+         * exactly {@code bytes} in all, then completes the upload (unless it was aborted meanwhile).
+         */
+        void complete(long bytes) throws InterruptedException {
             pool.shutdown();
             if (!pool.awaitTermination(1, TimeUnit.HOURS)) throw new Failure(Exit.UNAVAILABLE, "upload parts did not finish within an hour");
             throwIfFailed();
@@ -606,6 +608,16 @@ class Backup implements Callable<Integer> {
             }
             List<CompletedPart> sorted = new ArrayList<>(parts);
             sorted.sort(Comparator.comparing(CompletedPart::partNumber));
+            long listedBytes = 0;
+            int listedParts = 0;
+            for (var part : s3.listPartsPaginator(b -> b.bucket(bucket).key(key).uploadId(uploadId)).parts()) {
+                listedBytes += part.size();
+                listedParts++;
+            }
+            if (listedParts != sorted.size() || listedBytes != bytes) {
+                throw new Failure(Exit.DATA_INVALID, "s3://" + bucket + "/" + key + ": S3 holds " + listedParts + " parts, " + listedBytes
+                        + " bytes, but we uploaded " + sorted.size() + " parts, " + bytes + " bytes; upload aborted, no manifest written");
+            }
             s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)));
         }
 

@@ -137,6 +137,35 @@ class SetupAwsLeastPrivilegeTest {
     }
 
     @Test
+    void writerRunsTheRealBackupScript() throws Exception {
+        // backup.java itself, in a child process with only the writer role's credentials, under IAM enforcement.
+        PgServer pg = PgServer.get();
+        String db = pg.createDatabase("writer_run");
+        AwsCredentials writer = role("pgdump-s3-" + BUCKET + "-writer");
+        try {
+            pg.sql(db, "create table t as select g from generate_series(1, 1000) g");
+            java.util.Map<String, String> env = new java.util.LinkedHashMap<>(moto.env(writer));
+            env.put("DATABASE_URL", pg.url(db));
+            env.put("S3_BUCKET", BUCKET);
+            moto.enforceIam();
+            Scripts.Run run;
+            try {
+                run = Scripts.runProcess("Backup", env, "--name", "writer-run");
+            } finally {
+                moto.relaxIam();
+            }
+            assertEquals(0, run.exit(), run.toString());
+            try (S3Client s3 = moto.s3()) {
+                var keys = s3.listObjectsV2(r -> r.bucket(BUCKET).prefix("pg-backups/writer-run/")).contents().stream().map(o -> o.key()).toList();
+                assertEquals(2, keys.size(), keys.toString());
+                assertEquals(true, keys.stream().anyMatch(k -> k.endsWith(".manifest.json")), keys.toString());
+            }
+        } finally {
+            pg.dropDatabase(db);
+        }
+    }
+
+    @Test
     void prunerCanPruneButNotReadOrWrite() {
         String old = "pg-backups/app/app_2025-01-01T02-00-00Z";
         arrange(old + ".dump", old + ".manifest.json", old + ".verify.json");
