@@ -431,7 +431,7 @@ final class Age {
                 failure.compareAndSet(null, e instanceof GeneralSecurityException gse ? headerFailure(gse, identities, what, recipients)
                         : e instanceof IOException ? new Failure(Exit.DATA_INVALID, what + " is damaged or was altered: age authentication failed"
                                 + (chunk > 0 ? " after " + Progress.size(chunk * 64 * 1024) + " of plaintext" : " at its start")
-                                + " (" + e.getMessage() + "); nothing unauthenticated was passed on; choose another backup (restore list)")
+                                + "; choose another backup (restore list)", e)
                         : new Failure(Exit.DATA_INVALID, what + " cannot be decrypted: " + e, e));
             } finally {
                 queue.clear(); // unblocks a writer; later writes see the failure
@@ -446,14 +446,18 @@ final class Age {
             boolean notAge = all.stream().anyMatch(t -> t.getClass().getSimpleName().equals("HeaderDecodingException"));
             boolean headerMac = all.stream().anyMatch(t -> t instanceof SignatureException);
             boolean noX25519 = all.stream().allMatch(t -> t instanceof UnsupportedRecipientStanzaException && String.valueOf(t.getMessage()).contains("Stanzas not found"));
-            String yours = "your key" + (identities.publicKeys().size() == 1 ? " is " : "s are ") + String.join(", ", identities.publicKeys())
-                    + " (" + identities.source() + ")";
+            String keys = String.join(", ", identities.publicKeys()) + " (" + identities.source() + ")";
+            String yours = "your key" + (identities.publicKeys().size() == 1 ? " is " : "s are ") + keys;
             if (notAge) {
                 return new Failure(Exit.DATA_INVALID, what + " is not a readable age file (" + e.getMessage() + "): its header is damaged,"
                         + " or it was not encrypted with age; choose another backup (restore list)");
             }
             if (headerMac) {
                 return new Failure(Exit.DATA_INVALID, what + " was altered: its age header fails authentication; choose another backup (restore list)");
+            }
+            if (identities.publicKeys().stream().anyMatch(recipients::contains)) {
+                return new Failure(Exit.DATA_INVALID, "cannot decrypt " + what + ": its age header is damaged or was altered (your key " + keys
+                        + " is one of its recipients); choose another backup (restore list)");
             }
             if (noX25519) {
                 return new Failure(Exit.DATA_INVALID, what + " is encrypted to no X25519 recipient (a passphrase or an SSH key?), which restore cannot decrypt;"
