@@ -101,7 +101,7 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
         footer = {"  DATABASE_URL='postgresql://u:pw@host/db?sslmode=require' backup --bucket b",
                 "  backup --bucket b --databases-file fleet.txt --jobs 2",
                 "  backup --bucket b -- --exclude-table-data=public.audit_log",
-                "  backup --bucket b --encrypt-to age1...    (restoring it then needs the private key: restore --identity key.txt)"})
+                "  backup --bucket b --encrypt-to age1...     (restore then needs --identity KEYFILE)"})
 class Backup implements Callable<Integer> {
     @Spec CommandSpec spec;
 

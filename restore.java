@@ -866,8 +866,8 @@ class Restore implements Callable<Integer> {
                 + " can read every backup, and without it no one can restore them. The file is in age-keygen's format, so the age CLI reads it"
                 + " too (age -d -i FILE); its second line repeats the public key.", ""},
             footerHeading = "%nExamples:%n",
-            footer = {"  restore keygen --output pg-backups.key        (prints age1...: set it as BACKUP_AGE_RECIPIENTS)",
-                "  restore --identity pg-backups.key --target-url postgresql://.../restored --create"})
+            footer = {"  restore keygen --output pg-backups.key      (prints the public key, age1...)",
+                "  restore --identity pg-backups.key --create --target-url URL"})
     static class Keygen implements Callable<Integer> {
         @Spec CommandSpec spec;
 
