@@ -295,24 +295,19 @@ class Restore implements Callable<Integer> {
                         new Progress("restore: streaming " + chosen.key().base(), err, m.sizeBytes()), err);
                 mismatch = Download.mismatch(m, got);
                 if (mismatch == null && decrypting != null) decrypting.finish();
-            } catch (Failure f) {
-                if (decrypting != null) decrypting.close();
-                if (decrypting == null || f.exitCode != Exit.DATA_INVALID) {
-                    p.close();
-                    if (created) Target.drop(psql, target, err);
-                    throw f;
-                }
-                mismatch = f;
             } catch (RuntimeException e) {
-                if (decrypting != null) decrypting.close();
-                p.close();
-                if (created) Target.drop(psql, target, err);
-                throw e;
+                if (decrypting == null || !(e instanceof Failure f) || f.exitCode != Exit.DATA_INVALID) {
+                    p.close(); // first: the decryption may be blocked writing to it
+                    if (decrypting != null) decrypting.close();
+                    if (created) Target.drop(psql, target, err);
+                    throw e;
+                }
+                mismatch = f; // the decryption failed: like a checksum mismatch, pg_restore must not commit
             }
             if (mismatch != null) {
-                if (decrypting != null) decrypting.close();
                 boolean finished = !p.process().isAlive() && p.process().exitValue() == 0;
                 p.close();
+                if (decrypting != null) decrypting.close();
                 String where = finished
                         ? "pg_restore had already finished: the target now holds UNVERIFIED data from this backup; drop it or restore a good backup over it with --clean"
                         : how.singleTransaction()
