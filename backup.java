@@ -10,6 +10,9 @@
 //DEPS org.zeroturnaround:zt-exec:1.12
 //DEPS org.slf4j:slf4j-api:2.0.17
 //DEPS org.slf4j:slf4j-nop:2.0.17
+//DEPS com.exceptionfactory.jagged:jagged-api:1.0.0
+//DEPS com.exceptionfactory.jagged:jagged-framework:1.0.0
+//DEPS com.exceptionfactory.jagged:jagged-x25519:1.0.0
 //SOURCES lib/Exit.java
 //SOURCES lib/Redact.java
 //SOURCES lib/Version.java
@@ -24,6 +27,7 @@
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupListing.java
+//SOURCES lib/Age.java
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import java.io.BufferedReader;
@@ -83,7 +87,8 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  *   <li>choose a pg_dump not older than the server, and the compression it does best;</li>
  *   <li>record per-table row estimates for later restore drills;</li>
  *   <li>start a multipart upload, run {@code pg_dump -Fc} and cut its stdout into parts while hashing it
- *       (no temp file, memory bounded by a few part buffers whatever the dump's size);</li>
+ *       (no temp file, memory bounded by a few part buffers whatever the dump's size); with --encrypt-to, the
+ *       stream is encrypted with age on the way (64 KiB at a time) and what is hashed and stored is the age file;</li>
  *   <li>only if pg_dump exited 0: complete the upload, check S3 stores as many bytes as we streamed,
  *       and write the manifest last. Any failure, or SIGTERM/Ctrl-C, aborts the upload instead: a failed dump
  *       never becomes a visible backup.</li>
@@ -94,7 +99,8 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
         footerHeading = "%nExamples:%n",
         footer = {"  DATABASE_URL='postgresql://u:pw@host/db?sslmode=require' backup --bucket b",
                 "  backup --bucket b --databases-file fleet.txt --jobs 2",
-                "  backup --bucket b -- --exclude-table-data=public.audit_log"})
+                "  backup --bucket b -- --exclude-table-data=public.audit_log",
+                "  backup --bucket b --encrypt-to age1...     (restore then needs --identity KEYFILE)"})
 class Backup implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -124,6 +130,12 @@ class Backup implements Callable<Integer> {
             description = "Size of the first 1,000 upload parts; it doubles every 1,000 parts (up to 256 MiB) so that dumps beyond 1 TiB fit in S3's 10,000 parts. Memory used: 3 parts per database (default: ${DEFAULT-VALUE}).")
     String partSize;
 
+    @Option(names = "--encrypt-to", paramLabel = "RECIPIENT", split = ",", defaultValue = "${env:" + Age.RECIPIENTS_ENV + "}",
+            description = "Encrypt each backup with age to this public key (age1..., from 'restore keygen' or age-keygen): only the private key"
+                    + " restores it (restore --identity); repeatable or comma-separated (env " + Age.RECIPIENTS_ENV + "). The stored object is a standard"
+                    + " age file; the manifest lists the recipients.")
+    List<String> encryptTo = new ArrayList<>();
+
     @Mixin StorageOptions storage = new StorageOptions();
     @Mixin OutputOptions output = new OutputOptions();
 
@@ -134,6 +146,8 @@ class Backup implements Callable<Integer> {
     public static void main(String[] args) { Cli.main(new Backup(), args); }
 
     private Map<String, Failure> failures = Map.of();
+    /** The age recipients to encrypt to; empty: no encryption. */
+    private List<String> recipients = List.of();
 
     /** One database to back up. */
     record Target(String name, ConnInfo conn) {}
@@ -156,6 +170,7 @@ class Backup implements Callable<Integer> {
         long firstPartSize = PartSizes.parse(partSize);
         if (jobs < 1) throw Failure.usage("--jobs must be at least 1");
         List<String> extraArgs = DumpArgs.check(pgDumpArgs);
+        recipients = Age.recipients(encryptTo);
         List<Target> targets = targets();
         String bucket = storage.bucket();
         String prefix = storage.prefix();
@@ -342,7 +357,8 @@ class Backup implements Callable<Integer> {
 
             BackupKey key = new BackupKey(prefix, t.name(), Instant.now().truncatedTo(ChronoUnit.SECONDS));
             log(t.name(), "pg_dump " + pgDump.version() + " of " + conn.database() + " on " + conn.host() + " (server " + server.version()
-                    + "), compression " + compression.label() + " → s3://" + bucket + "/" + key.dumpKey());
+                    + "), compression " + compression.label() + (recipients.isEmpty() ? "" : ", encrypted with age to " + recipients.size()
+                    + " recipient" + (recipients.size() == 1 ? "" : "s")) + " → s3://" + bucket + "/" + key.dumpKey());
 
             List<String> cmd = new ArrayList<>(List.of(pgDump.path().toString(), "--format=custom", compression.arg(), "--no-password"));
             cmd.addAll(extraArgs);
@@ -365,9 +381,14 @@ class Backup implements Callable<Integer> {
                 MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
                 Progress progress = new Progress("backup " + t.name(), err, -1, ttyProgress);
                 TocCounter tocFeed = toc;
-                long bytes = upload.pump(dumpProc.stdout(), (buf, off, len) -> {
-                    sha256.update(buf, off, len);
+                boolean encrypted = !recipients.isEmpty();
+                // Encrypted: the TOC count reads the plaintext, while the SHA-256 and the upload see the age file S3 stores.
+                Age.Encrypting encrypting = encrypted ? Age.encrypting(dumpProc.stdout(), recipients, (buf, off, len) -> {
                     if (tocFeed != null) tocFeed.feed(buf, off, len);
+                }) : null;
+                long bytes = upload.pump(encrypted ? encrypting : dumpProc.stdout(), (buf, off, len) -> {
+                    sha256.update(buf, off, len);
+                    if (tocFeed != null && !encrypted) tocFeed.feed(buf, off, len);
                     progress.add(len);
                 });
                 int exit = dumpProc.waitFor();
@@ -375,7 +396,7 @@ class Backup implements Callable<Integer> {
                 upload.throwIfFailed(); // an upload error explains a pg_dump we stopped because of it
                 // The contract: pg_dump's exit status decides, before the upload is completed.
                 if (exit != 0) throw pgDumpFailed(exit, dumpProc.stderr(), running.cancelled);
-                if (bytes == 0) throw new Failure(Exit.FAILED, "pg_dump exited 0 but wrote nothing");
+                if (bytes == 0 || encrypted && encrypting.plaintextBytes() == 0) throw new Failure(Exit.FAILED, "pg_dump exited 0 but wrote nothing");
                 if (output.verbose && !dumpProc.stderr().isBlank()) log(t.name(), "pg_dump said: " + Errors.lastLines(dumpProc.stderr(), 20));
                 Integer tocEntries = toc == null ? null : toc.finish(msg -> log(t.name(), "warning: " + msg));
 
@@ -386,7 +407,8 @@ class Backup implements Callable<Integer> {
 
                 Manifest manifest = new Manifest(Manifest.CURRENT_FORMAT, Version.TOOL, Version.VERSION, t.name(), conn.database(), conn.host(),
                         key.dumpKey(), key.startedAt().toString(), Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(), bytes, sha,
-                        pgDump.version(), server.version(), "custom", compression.label(), null, tocEntries, tables,
+                        pgDump.version(), server.version(), "custom", compression.label(),
+                        encrypted ? new Manifest.Encryption(Age.SCHEME, recipients) : null, tocEntries, tables,
                         extraArgs.stream().map(Redact::text).toList());
                 writeManifest(key, manifest);
                 double secs = seconds(start);

@@ -10,6 +10,9 @@
 //DEPS org.zeroturnaround:zt-exec:1.12
 //DEPS org.slf4j:slf4j-api:2.0.17
 //DEPS org.slf4j:slf4j-nop:2.0.17
+//DEPS com.exceptionfactory.jagged:jagged-api:1.0.0
+//DEPS com.exceptionfactory.jagged:jagged-framework:1.0.0
+//DEPS com.exceptionfactory.jagged:jagged-x25519:1.0.0
 //SOURCES lib/Exit.java
 //SOURCES lib/Redact.java
 //SOURCES lib/Version.java
@@ -25,6 +28,7 @@
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupListing.java
 //SOURCES lib/VerifyRecord.java
+//SOURCES lib/Age.java
 
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -88,19 +92,25 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
  * <li>{@code verify}: the checks of 1 without any database.</li>
  * <li>{@code drill}: 1 into a throwaway database, compared with the manifest, recorded next to the backup as
  *     {@code .verify.json} so prune can trust it.</li>
+ * <li>{@code keygen}: a new age key pair for encrypted backups (backup --encrypt-to).</li>
  * </ol>
+ * An encrypted backup (age) is decrypted on the way, after the hash of the stored bytes: download → SHA-256 →
+ * decrypt → temp file or pg_restore, with the private key from --identity FILE or BACKUP_AGE_IDENTITY.
  * The mechanisms they share (choosing a backup, downloading with a checksum, running pg_restore) follow the
  * subcommands.
  */
 @Command(name = "restore", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-        subcommands = {Restore.ListBackups.class, Restore.Verify.class, Restore.Drill.class},
+        subcommands = {Restore.ListBackups.class, Restore.Verify.class, Restore.Drill.class, Restore.Keygen.class},
         description = {
             "Restore a backup into a database: the latest by default, or the one chosen with --at or --key.",
             "Nothing touches the target before the backup is downloaded and checked (size, SHA-256, archive readable);"
                 + " pg_restore then runs in one transaction, so a failed restore leaves the target as it was.",
             "Refuses a target that already has tables (unless --clean or --force) and the database the backup came from (unless --force).",
             "",
-            "Subcommands: 'list' shows the backups, 'verify' checks one without a database, 'drill' proves one restores.",
+            "An encrypted backup (backup --encrypt-to) needs its private key: --identity FILE or BACKUP_AGE_IDENTITY.",
+            "",
+            "Subcommands: 'list' shows the backups, 'verify' checks one without a database, 'drill' proves one restores,"
+                + " 'keygen' makes a key pair for encrypted backups.",
             ""})
 class Restore implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -148,6 +158,7 @@ class Restore implements Callable<Integer> {
     @Option(names = "--pg-restore", paramLabel = "PATH", description = "pg_restore to use (default: the one matching the target server and the backup's pg_dump version).")
     String pgRestorePath;
 
+    @Mixin IdentityOption identity = new IdentityOption();
     @Mixin Selection selection = new Selection();
     @Mixin StorageOptions storage = new StorageOptions();
     @Mixin OutputOptions output = new OutputOptions();
@@ -174,7 +185,7 @@ class Restore implements Callable<Integer> {
         try (S3Client s3 = AwsClients.s3(storage.aws)) {
             Chosen chosen = Chosen.select(s3, storage.bucket(), storage.prefix(), selection, err);
             Manifest m = chosen.manifest();
-            Chosen.refuseEncrypted(m);
+            Age.Identities identities = identity.forBackup(m);
             err.println("restore: backup " + chosen.describe());
             chosen.checkListedSize();
             err.println("restore: target " + target.redacted());
@@ -200,8 +211,8 @@ class Restore implements Callable<Integer> {
 
             PgRestore.Options how = new PgRestore.Options(clean, jobs, singleTransaction, !keepOwner, !keepAcl);
             Applied applied = stream
-                    ? applyStreaming(s3, chosen, target, state, psql, pgRestore, how, err)
-                    : applyFromFile(s3, chosen, target, state, psql, pgRestore, how, err);
+                    ? applyStreaming(s3, chosen, target, state, psql, pgRestore, how, identities, err)
+                    : applyFromFile(s3, chosen, target, state, psql, pgRestore, how, identities, err);
 
             double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
             long tables = Target.inspect(psql, target).tables();
@@ -235,15 +246,20 @@ class Restore implements Callable<Integer> {
     /** What the apply step did. */
     record Applied(boolean created, Integer tocEntries) {}
 
-    /** Default: download to a temp file, verify it completely, then create the database if asked and restore. */
+    /**
+     * Default: download to a temp file, verify it completely, then create the database if asked and restore.
+     * An encrypted backup is decrypted on its way into the file (0600, deleted afterwards): every chunk is
+     * authenticated before it is written, so the target is touched only after the whole backup decrypted.
+     */
     private Applied applyFromFile(S3Client s3, Chosen chosen, ConnInfo target, Target.State state, PgTools.Tool psql,
-                                  PgTools.Tool pgRestore, PgRestore.Options how, PrintWriter err) throws Exception {
+                                  PgTools.Tool pgRestore, PgRestore.Options how, Age.Identities identities, PrintWriter err) throws Exception {
         Manifest m = chosen.manifest();
         Path file = Download.tempFile(tempDir, m.sizeBytes());
         try {
-            Download.toFile(s3, storage.bucket(), m, file, err);
+            Download.toFile(s3, storage.bucket(), m, file, identities, err);
             int toc = PgRestore.listFile(pgRestore, file).entries();
-            err.println("restore: verified: size and SHA-256 match the manifest, pg_restore reads " + toc + " TOC entries");
+            err.println("restore: verified: size and SHA-256 match the manifest" + (identities == null ? "" : ", decrypted with age")
+                    + ", pg_restore reads " + toc + " TOC entries");
             boolean created = !state.exists() && Target.create(psql, target, err);
             try {
                 PgRestore.run(pgRestore, target, how, file, err);
@@ -263,25 +279,35 @@ class Restore implements Callable<Integer> {
      * and the error says the target holds unverified data.
      */
     private Applied applyStreaming(S3Client s3, Chosen chosen, ConnInfo target, Target.State state, PgTools.Tool psql,
-                                   PgTools.Tool pgRestore, PgRestore.Options how, PrintWriter err) throws Exception {
+                                   PgTools.Tool pgRestore, PgRestore.Options how, Age.Identities identities, PrintWriter err) throws Exception {
         Manifest m = chosen.manifest();
         boolean created = !state.exists() && Target.create(psql, target, err);
         try (PgTools.Streaming p = PgTools.start(PgRestore.command(pgRestore, target, how, null), target.childEnvironment())) {
             Thread drain = Download.drain(p.stdout(), OutputStream.nullOutputStream());
             HoldBack held = new HoldBack(new BufferedOutputStream(p.stdin(), 256 * 1024), HoldBack.TAIL);
             Tolerant sink = new Tolerant(held);
+            // Encrypted: pg_restore gets only authenticated plaintext; a chunk that fails stops the download at once.
+            Age.Decrypting decrypting = Download.decrypting(m, identities, sink);
             Download.Result got;
+            Failure mismatch;
             try {
-                got = Download.fetch(s3, storage.bucket(), m.dumpKey(), m.sizeBytes(), sink, new Progress("restore: streaming " + chosen.key().base(), err, m.sizeBytes()), err);
+                got = Download.fetch(s3, storage.bucket(), m.dumpKey(), m.sizeBytes(), decrypting != null ? decrypting : sink,
+                        new Progress("restore: streaming " + chosen.key().base(), err, m.sizeBytes()), err);
+                mismatch = Download.mismatch(m, got);
+                if (mismatch == null && decrypting != null) decrypting.finish();
             } catch (RuntimeException e) {
-                p.close();
-                if (created) Target.drop(psql, target, err);
-                throw e;
+                if (decrypting == null || !(e instanceof Failure f) || f.exitCode != Exit.DATA_INVALID) {
+                    p.close(); // first: the decryption may be blocked writing to it
+                    if (decrypting != null) decrypting.close();
+                    if (created) Target.drop(psql, target, err);
+                    throw e;
+                }
+                mismatch = f; // the decryption failed: like a checksum mismatch, pg_restore must not commit
             }
-            Failure mismatch = Download.mismatch(m, got);
             if (mismatch != null) {
                 boolean finished = !p.process().isAlive() && p.process().exitValue() == 0;
                 p.close();
+                if (decrypting != null) decrypting.close();
                 String where = finished
                         ? "pg_restore had already finished: the target now holds UNVERIFIED data from this backup; drop it or restore a good backup over it with --clean"
                         : how.singleTransaction()
@@ -304,7 +330,7 @@ class Restore implements Callable<Integer> {
             int code = p.waitFor();
             drain.join(10_000);
             if (code != 0) throw restoreFailed(Errors.fromPgTool("pg_restore", code, p.stderr()), how, created, psql, target);
-            err.println("restore: verified: size and SHA-256 match the manifest (checked as it streamed)");
+            err.println("restore: verified: size and SHA-256 match the manifest" + (decrypting == null ? "" : ", decrypted with age") + " (checked as it streamed)");
             return new Applied(created, null);
         }
     }
@@ -457,6 +483,7 @@ class Restore implements Callable<Integer> {
             b.put("serverVersion", m == null ? null : m.serverVersion());
             b.put("encrypted", m != null && m.encryption() != null);
             b.put("encryption", m == null || m.encryption() == null ? null : m.encryption().scheme());
+            b.put("recipients", m == null || m.encryption() == null ? null : m.encryption().recipients());
             VerifyRecord d = r.drill();
             if (d == null) {
                 b.put("drill", null);
@@ -497,12 +524,14 @@ class Restore implements Callable<Integer> {
     static class Verify implements Callable<Integer> {
         @Spec CommandSpec spec;
 
-        @Option(names = "--output", paramLabel = "FILE", description = "Also keep the verified dump in FILE (e.g. for a manual pg_restore); deleted again if it fails the check.")
+        @Option(names = "--output", paramLabel = "FILE", description = "Also keep the verified dump in FILE (mode 0600; decrypted if the backup is encrypted),"
+                + " e.g. for a manual pg_restore; deleted again if it fails the check.")
         Path outputFile;
 
         @Option(names = "--pg-restore", paramLabel = "PATH", description = "pg_restore to use (default: one at least as new as the backup's pg_dump).")
         String pgRestorePath;
 
+        @Mixin IdentityOption identity = new IdentityOption();
         @Mixin Selection selection = new Selection();
         @Mixin StorageOptions storage = new StorageOptions();
         @Mixin OutputOptions output = new OutputOptions();
@@ -519,39 +548,37 @@ class Restore implements Callable<Integer> {
                 Manifest m = chosen.manifest();
                 err.println("verify: backup " + chosen.describe());
                 chosen.checkListedSize();
-                boolean encrypted = m.encryption() != null;
-                PgTools.Tool pgRestore = encrypted ? null : PgRestore.choose(pgRestorePath, 0, m);
-                PgRestore.Listing listing = null;
+                Age.Identities identities = identity.forBackup(m);
+                PgTools.Tool pgRestore = PgRestore.choose(pgRestorePath, 0, m);
+                PgRestore.Listing listing;
                 if (outputFile != null) {
                     try {
-                        Download.toFile(s3, storage.bucket(), m, outputFile, err);
-                        if (!encrypted) listing = PgRestore.listFile(pgRestore, outputFile);
+                        Download.createPrivate(outputFile);
+                        Download.toFile(s3, storage.bucket(), m, outputFile, identities, err);
+                        listing = PgRestore.listFile(pgRestore, outputFile);
                     } catch (RuntimeException e) {
                         Files.deleteIfExists(outputFile);
                         throw e;
                     }
-                } else if (encrypted) {
-                    Download.Result got = Download.fetch(s3, storage.bucket(), m.dumpKey(), m.sizeBytes(), OutputStream.nullOutputStream(),
-                            new Progress("verify: downloading " + chosen.key().base(), err, m.sizeBytes()), err);
-                    Download.check(m, got);
                 } else {
-                    listing = PgRestore.listStreaming(s3, storage.bucket(), m, pgRestore, chosen.key().base(), err);
+                    listing = PgRestore.listStreaming(s3, storage.bucket(), m, pgRestore, identities, chosen.key().base(), err);
                 }
-                if (listing != null && m.tocEntries() != null && listing.entries() != m.tocEntries()) {
+                if (m.tocEntries() != null && listing.entries() != m.tocEntries()) {
                     throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + ": pg_restore lists " + listing.entries()
                             + " TOC entries, the manifest recorded " + m.tocEntries() + ": the dump is not the one the manifest describes");
                 }
                 double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
                 String what = "size (" + Progress.size(m.sizeBytes()) + ") and SHA-256 match the manifest"
-                        + (listing == null ? "; archive not read (encrypted)" : ", pg_restore reads " + listing.entries() + " TOC entries");
+                        + (identities == null ? "" : ", decrypted with age") + ", pg_restore reads " + listing.entries() + " TOC entries";
                 err.printf(Locale.ROOT, "verify: OK in %.0f s: %s: %s%s%n", seconds, chosen.key().base(), what, outputFile == null ? "" : "; kept in " + outputFile);
                 StepSummary.append("### verify\n\n`" + m.dumpKey() + "`: OK, " + what + "\n");
                 if (output.json) {
                     Map<String, Object> doc = new LinkedHashMap<>();
                     doc.put("outcome", "ok");
                     doc.put("backup", chosen.summary());
-                    doc.put("tocEntries", listing == null ? null : listing.entries());
-                    doc.put("pgRestoreVersion", pgRestore == null ? null : pgRestore.version());
+                    doc.put("tocEntries", listing.entries());
+                    doc.put("decrypted", identities != null);
+                    doc.put("pgRestoreVersion", pgRestore.version());
                     doc.put("output", outputFile == null ? null : outputFile.toString());
                     doc.put("seconds", seconds);
                     spec.commandLine().getOut().println(Json.write(doc));
@@ -604,6 +631,7 @@ class Restore implements Callable<Integer> {
         @Option(names = "--pg-restore", paramLabel = "PATH", description = "pg_restore to use (default: the one matching the scratch server and the backup's pg_dump version).")
         String pgRestorePath;
 
+        @Mixin IdentityOption identity = new IdentityOption();
         @Mixin Selection selection = new Selection();
         @Mixin StorageOptions storage = new StorageOptions();
         @Mixin OutputOptions output = new OutputOptions();
@@ -626,7 +654,7 @@ class Restore implements Callable<Integer> {
             try (S3Client s3 = AwsClients.s3(storage.aws)) {
                 Chosen chosen = Chosen.select(s3, storage.bucket(), storage.prefix(), selection, err);
                 Manifest m = chosen.manifest();
-                Chosen.refuseEncrypted(m);
+                Age.Identities identities = identity.forBackup(m);
                 err.println("drill: backup " + chosen.describe());
                 PgTools.Tool psql = PgTools.anyPsql();
                 PgTools.ServerVersion version = PgTools.serverVersion(psql, server);
@@ -636,7 +664,7 @@ class Restore implements Callable<Integer> {
 
                 Path file = Download.tempFile(tempDir, m.sizeBytes());
                 try {
-                    run.execute(s3, storage.bucket(), file, jobs);
+                    run.execute(s3, storage.bucket(), file, jobs, identities);
                 } finally {
                     Files.deleteIfExists(file);
                 }
@@ -708,10 +736,11 @@ class Restore implements Callable<Integer> {
             if (failureCode == Exit.OK || (code == Exit.DATA_INVALID && failureCode != Exit.DATA_INVALID)) failureCode = code;
         }
 
-        void execute(S3Client s3, String bucket, Path file, int jobs) throws Exception {
+        /** A backup that does not decrypt with the drill's key fails the drill: the key you hold cannot restore it. */
+        void execute(S3Client s3, String bucket, Path file, int jobs, Age.Identities identities) throws Exception {
             long t0 = System.nanoTime();
             try {
-                Download.toFile(s3, bucket, manifest, file, err);
+                Download.toFile(s3, bucket, manifest, file, identities, err);
             } catch (Failure f) {
                 if (f.exitCode != Exit.DATA_INVALID) throw f; // S3 trouble says nothing about the backup: no verdict, no record
                 fail(Exit.DATA_INVALID, f.getMessage());
@@ -823,6 +852,56 @@ class Restore implements Callable<Integer> {
         private static double seconds(long sinceNanos) { return Math.round((System.nanoTime() - sinceNanos) / 1e7) / 100.0; }
     }
 
+    // ------------------------------------------------------------------------------------------------ keygen
+
+    @Command(name = "keygen", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+            description = {"Make an age key pair for encrypted backups. The private key (identity) goes into a new file only you can read (0600);"
+                + " the public key (recipient, age1...) is printed on stdout, for backup --encrypt-to or " + Age.RECIPIENTS_ENV + ".",
+                "Run it on a trusted machine and keep the file, with an offline copy, outside the AWS account of the bucket: whoever holds it"
+                + " can read every backup, and without it no one can restore them. The file is in age-keygen's format, so the age CLI reads it"
+                + " too (age -d -i FILE); its second line repeats the public key.", ""},
+            footerHeading = "%nExamples:%n",
+            footer = {"  restore keygen --output pg-backups.key      (prints the public key, age1...)",
+                "  restore --identity pg-backups.key --create --target-url URL"})
+    static class Keygen implements Callable<Integer> {
+        @Spec CommandSpec spec;
+
+        @Option(names = "--output", paramLabel = "FILE", required = true, description = "New file for the private key, created with mode 0600; an existing file is never overwritten.")
+        Path file;
+
+        @Mixin OutputOptions output = new OutputOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            takeParentOptions(spec);
+            Age.KeyPair pair = Age.generate();
+            Download.createPrivate(file); // refuses an existing file: overwriting a key would lose the backups made with it
+            try {
+                Files.writeString(file, pair.file(Instant.now()), StandardCharsets.US_ASCII);
+            } catch (IOException e) {
+                Files.deleteIfExists(file);
+                throw new Failure(Exit.FAILED, "cannot write " + file + ": " + e.getMessage(), e);
+            }
+            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter out = spec.commandLine().getOut();
+            err.println("keygen: private key written to " + file + " (mode 0600). Keep it, and an offline copy, outside the bucket's AWS account:"
+                    + " without it the backups encrypted to it cannot be restored.");
+            err.println("keygen: public key (recipient) below: give it to backup with --encrypt-to or " + Age.RECIPIENTS_ENV
+                    + "; restore with --identity " + file + " or " + Age.IDENTITY_ENV + ".");
+            err.flush();
+            if (output.json) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("recipient", pair.recipient());
+                doc.put("identityFile", file.toString());
+                out.println(Json.write(doc));
+            } else {
+                out.println(pair.recipient());
+            }
+            out.flush();
+            return Exit.OK;
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------ shared mechanisms
 
     /**
@@ -840,6 +919,41 @@ class Restore implements Callable<Integer> {
                 throw Failure.usage(o.longestName() + " is an option of the restore action, not of '" + sub.name() + "' (see 'restore " + sub.name() + " --help')");
             }
             if (mine == null || !mine.hasMatchedOption(same)) same.setValue(o.getValue());
+        }
+    }
+
+    /**
+     * --identity: the age private key of encrypted backups. From a file, or (for CI secrets, which are values, not
+     * files) the key itself in BACKUP_AGE_IDENTITY; never an option value, which would put it in argv and shell history.
+     */
+    static class IdentityOption {
+        @Option(names = "--identity", paramLabel = "FILE",
+                description = "For an encrypted backup: the age identity file holding its private key (AGE-SECRET-KEY-1..., as 'restore keygen' or age-keygen"
+                        + " write it). Default: the key itself from the environment variable " + Age.IDENTITY_ENV + " (e.g. a GitHub secret).")
+        Path file;
+
+        /** The identities for this backup: null when it is not encrypted; a usage error (64) when it is and none was given. */
+        Age.Identities forBackup(Manifest m) {
+            if (m.encryption() == null) return null;
+            String scheme = m.encryption().scheme();
+            if (!Age.SCHEME.equals(scheme)) {
+                throw new Failure(Exit.CONFIG, "backup " + m.dumpKey() + " is encrypted with '" + scheme + "', which this " + Version.TOOL + " "
+                        + Version.VERSION + " cannot decrypt: upgrade " + Version.TOOL);
+            }
+            Age.Identities identities = load();
+            if (identities == null) {
+                List<String> to = m.encryption().recipients() == null ? List.of() : m.encryption().recipients();
+                throw Failure.usage("backup " + m.dumpKey() + " is encrypted with age" + (to.isEmpty() ? "" : " to " + String.join(", ", to))
+                        + ": give its private key with --identity FILE, or the key itself in the environment variable " + Age.IDENTITY_ENV);
+            }
+            return identities;
+        }
+
+        private Age.Identities load() {
+            if (file != null) return Age.Identities.read(file);
+            String key = System.getenv(Age.IDENTITY_ENV);
+            if (key == null || key.isBlank()) return null;
+            return Age.Identities.parse(key, "the environment variable " + Age.IDENTITY_ENV);
         }
     }
 
@@ -894,6 +1008,7 @@ class Restore implements Callable<Integer> {
         String describe() {
             String drilled = drill == null ? "never drilled" : drill.vouchesFor(manifest) ? "drill passed " + drill.finishedAt() : "last drill FAILED " + drill.finishedAt();
             return key().name() + " started " + Iso.iso(key().startedAt()) + " (" + manifest.dumpKey() + ", " + Progress.size(manifest.sizeBytes())
+                    + (manifest.encryption() == null ? "" : ", encrypted (" + manifest.encryption().scheme() + ")")
                     + ", pg_dump " + manifest.pgDumpVersion() + ", from " + manifest.database() + " on " + manifest.host() + "; " + drilled + ")";
         }
 
@@ -905,17 +1020,11 @@ class Restore implements Callable<Integer> {
             b.put("manifestKey", key().manifestKey());
             b.put("sizeBytes", manifest.sizeBytes());
             b.put("sha256", manifest.sha256());
+            b.put("encryption", manifest.encryption() == null ? null : manifest.encryption().scheme());
             b.put("pgDumpVersion", manifest.pgDumpVersion());
             b.put("database", manifest.database());
             b.put("host", manifest.host());
             return b;
-        }
-
-        static void refuseEncrypted(Manifest m) {
-            if (m.encryption() != null) {
-                throw new Failure(Exit.CONFIG, "backup " + m.dumpKey() + " is encrypted (" + m.encryption().scheme()
-                        + "): this version of " + Version.TOOL + " cannot decrypt it; download it, decrypt it with your key, and run pg_restore on the result");
-            }
         }
 
         static Chosen select(S3Client s3, String bucket, String prefix, Selection sel, PrintWriter err) {
@@ -1103,15 +1212,32 @@ class Restore implements Callable<Integer> {
             if (f != null) throw f;
         }
 
-        /** Downloads the dump to {@code file} (0600) and checks it against the manifest (65 on mismatch). */
-        static void toFile(S3Client s3, String bucket, Manifest m, Path file, PrintWriter err) {
+        /**
+         * Downloads the dump to {@code file} (0600) and checks it against the manifest (65 on mismatch). An encrypted
+         * backup is decrypted on the way: the file holds the plain archive, and the checksum is that of the stored bytes.
+         */
+        static void toFile(S3Client s3, String bucket, Manifest m, Path file, Age.Identities identities, PrintWriter err) {
             Result got;
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
-                got = fetch(s3, bucket, m.dumpKey(), m.sizeBytes(), out, new Progress("downloading " + m.dumpKey(), err, m.sizeBytes()), err);
+                Age.Decrypting decrypting = decrypting(m, identities, out);
+                try {
+                    got = fetch(s3, bucket, m.dumpKey(), m.sizeBytes(), decrypting != null ? decrypting : out,
+                            new Progress("downloading " + m.dumpKey(), err, m.sizeBytes()), err);
+                    check(m, got); // a checksum mismatch says more than the decryption failure it also causes
+                    if (decrypting != null) decrypting.finish();
+                } finally {
+                    if (decrypting != null) decrypting.close();
+                }
             } catch (IOException e) {
                 throw new Failure(Exit.FAILED, "cannot write " + file + ": " + e.getMessage(), e);
             }
-            check(m, got);
+        }
+
+        /** For an encrypted backup, a sink that decrypts into {@code plain}; null for a plain one (see {@link IdentityOption#forBackup}). */
+        static Age.Decrypting decrypting(Manifest m, Age.Identities identities, OutputStream plain) {
+            if (m.encryption() == null) return null;
+            if (identities == null) throw new IllegalStateException("encrypted backup without identities"); // IdentityOption.forBackup refused it
+            return new Age.Decrypting(plain, identities, "backup " + m.dumpKey(), m.encryption().recipients());
         }
 
         static void checkTempDir(Path dir) {
@@ -1135,6 +1261,21 @@ class Restore implements Callable<Integer> {
             }
             file.toFile().deleteOnExit();
             return file;
+        }
+
+        /** A new file only its owner can read (0600): a dump holds the whole database, decrypted or not. */
+        static void createPrivate(Path file) {
+            try {
+                try {
+                    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                } catch (UnsupportedOperationException e) {
+                    Files.createFile(file);
+                }
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw Failure.usage(file + " exists already: choose a new file name");
+            } catch (IOException e) {
+                throw Failure.usage("cannot create " + file + ": " + e.getMessage());
+            }
         }
 
         static Thread drain(InputStream in, OutputStream to) {
@@ -1328,13 +1469,25 @@ class Restore implements Callable<Integer> {
             return Listing.of(r.stdout());
         }
 
-        /** Downloads the dump into `pg_restore --list` on stdin while hashing it: verify without disk space. */
-        static Listing listStreaming(S3Client s3, String bucket, Manifest m, PgTools.Tool pgRestore, String label, PrintWriter err) throws Exception {
+        /** Downloads the dump into `pg_restore --list` on stdin while hashing (and decrypting) it: verify without disk space. */
+        static Listing listStreaming(S3Client s3, String bucket, Manifest m, PgTools.Tool pgRestore, Age.Identities identities, String label,
+                                     PrintWriter err) throws Exception {
             try (PgTools.Streaming p = PgTools.start(List.of(pgRestore.path().toString(), "--list"), Map.of())) {
                 ByteArrayOutputStream listing = new ByteArrayOutputStream();
                 Thread reader = Download.drain(p.stdout(), listing);
                 Tolerant sink = new Tolerant(new BufferedOutputStream(p.stdin(), 256 * 1024));
-                Download.Result got = Download.fetch(s3, bucket, m.dumpKey(), m.sizeBytes(), sink, new Progress("verify: downloading " + label, err, m.sizeBytes()), err);
+                Age.Decrypting decrypting = Download.decrypting(m, identities, sink);
+                Download.Result got;
+                try {
+                    got = Download.fetch(s3, bucket, m.dumpKey(), m.sizeBytes(), decrypting != null ? decrypting : sink,
+                            new Progress("verify: downloading " + label, err, m.sizeBytes()), err);
+                    if (decrypting != null) {
+                        Download.check(m, got); // a checksum mismatch says more than the decryption failure it also causes
+                        decrypting.finish();
+                    }
+                } finally {
+                    if (decrypting != null) decrypting.close();
+                }
                 sink.close();
                 int code = p.waitFor();
                 reader.join(10_000);

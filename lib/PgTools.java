@@ -23,6 +23,8 @@ import org.zeroturnaround.exec.ProcessResult;
 final class PgTools {
     /** Where Debian/Ubuntu (and the PostgreSQL apt repository) install each major version's tools. */
     static final Path DEBIAN_ROOT = Path.of("/usr/lib/postgresql");
+    /** Inherited by no child: restore's age private key (BACKUP_AGE_IDENTITY, see lib/Age.java); pg tools never need it. */
+    static final String WITHHELD_ENV = "BACKUP_AGE_IDENTITY";
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
 
     /** A tool found on disk, with its version. */
@@ -107,7 +109,7 @@ final class PgTools {
     static Result run(List<String> command, Map<String, String> env, InputStream stdin, long timeoutSeconds) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try {
-            ProcessExecutor exec = new ProcessExecutor().command(command).environment(env)
+            ProcessExecutor exec = new ProcessExecutor().command(command).environment(env).environment(WITHHELD_ENV, null)
                     .readOutput(true).redirectError(err).exitValueAny().destroyOnExit();
             if (stdin != null) exec.redirectInput(stdin);
             if (timeoutSeconds > 0) exec.timeout(timeoutSeconds, TimeUnit.SECONDS);
@@ -220,6 +222,7 @@ final class PgTools {
 
     static Streaming start(List<String> command, Map<String, String> env) {
         ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().remove(WITHHELD_ENV);
         pb.environment().putAll(env);
         try {
             return new Streaming(pb.start());

@@ -39,9 +39,9 @@ import picocli.CommandLine.Model.OptionSpec;
  * {@link #theInvocationsAreTheDocumentedOnes} fails when the template and this list differ):
  *
  *   jbang trust add https://github.com/OWNER/REPO/
- *   jbang backup@${CATALOG_REF} [--databases-file FILE]  env DATABASE_URL, S3_BUCKET, S3_PREFIX, AWS_REGION
+ *   jbang backup@${CATALOG_REF} [--databases-file FILE]  env DATABASE_URL, S3_BUCKET, S3_PREFIX, AWS_REGION, BACKUP_AGE_RECIPIENTS
  *   jbang prune@${CATALOG_REF}                           env RETENTION, S3_BUCKET, S3_PREFIX, AWS_REGION
- *   jbang restore@${CATALOG_REF} drill                   env RESTORE_DATABASE_URL, S3_BUCKET, S3_PREFIX, AWS_REGION
+ *   jbang restore@${CATALOG_REF} drill                   env RESTORE_DATABASE_URL, S3_BUCKET, S3_PREFIX, AWS_REGION, BACKUP_AGE_IDENTITY
  *
  * {@link #theInvocationsExistInTheScripts} looks each alias up in jbang-catalog.json, instantiates the
  * script's command class, and checks the subcommands, options and environment variables in its picocli spec.
@@ -60,7 +60,14 @@ class WorkflowTemplateTest {
 
     /** The environment variables through which the template configures the scripts. */
     static final Set<String> SCRIPT_SETTINGS = Set.of(
-            "DATABASE_URL", "S3_BUCKET", "S3_PREFIX", "AWS_REGION", "RETENTION", "RESTORE_DATABASE_URL");
+            "DATABASE_URL", "S3_BUCKET", "S3_PREFIX", "AWS_REGION", "RETENTION", "RESTORE_DATABASE_URL", "BACKUP_AGE_RECIPIENTS");
+
+    /**
+     * Settings a script reads straight from the environment, not as an option's default (a private key must not
+     * become an option value): setting → the command given it, and where the template takes it from.
+     */
+    static final Map<String, List<String>> ENV_ONLY_SETTINGS = Map.of(
+            "BACKUP_AGE_IDENTITY", List.of("restore drill", "${{ secrets.BACKUP_AGE_IDENTITY }}"));
 
     /** Settings every script must read from the environment: the template passes no storage options. */
     static final Set<String> STORAGE_SETTINGS = Set.of("S3_BUCKET", "S3_PREFIX", "AWS_REGION");
@@ -329,6 +336,19 @@ class WorkflowTemplateTest {
             if (!settingReaders.containsKey(setting)) problems.add("the template sets " + setting + " but none of " + settingSeers.get(setting) + " reads it");
         }
         assertEquals(List.of(), problems);
+    }
+
+    /** An environment-only setting reaches its command, from a secret, and the command's help names it (so it reads it). */
+    @Test
+    void environmentOnlySettingsReachTheirCommand() throws Exception {
+        for (var e : ENV_ONLY_SETTINGS.entrySet()) {
+            Invocation inv = invocations().stream().filter(i -> i.command().equals(e.getValue().get(0))).findFirst().orElseThrow();
+            assertEquals(e.getValue().get(1), inv.stepEnv().get(e.getKey()), inv + " is given " + e.getKey());
+            CommandLine cl = Cli.commandLine(newCommand(inv.alias()));
+            for (String word : inv.words()) cl = cl.getSubcommands().get(word);
+            assertTrue(cl.getUsageMessage().contains(e.getKey()), cl.getCommandSpec().qualifiedName() + "'s help names " + e.getKey());
+        }
+        assertEquals("${{ vars.BACKUP_AGE_RECIPIENTS }}", invocations().get(0).stepEnv().get("BACKUP_AGE_RECIPIENTS"), "backup encrypts to a variable, not a secret");
     }
 
     /**
