@@ -23,8 +23,12 @@ import org.zeroturnaround.exec.ProcessResult;
 final class PgTools {
     /** Where Debian/Ubuntu (and the PostgreSQL apt repository) install each major version's tools. */
     static final Path DEBIAN_ROOT = Path.of("/usr/lib/postgresql");
-    /** Inherited by no child: restore's age private key (BACKUP_AGE_IDENTITY, see lib/Age.java); pg tools never need it. */
-    static final String WITHHELD_ENV = "BACKUP_AGE_IDENTITY";
+    /**
+     * Secrets in our own environment that no child inherits (unless a caller passes one explicitly): restore's age
+     * private key (see lib/Age.java) and the connection URLs with their passwords; pg tools get the one password
+     * they need through {@link ConnInfo#childEnvironment()}.
+     */
+    static final List<String> WITHHELD_ENV = List.of("BACKUP_AGE_IDENTITY", "DATABASE_URL", "RESTORE_DATABASE_URL", "DRILL_DATABASE_URL");
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
 
     /** A tool found on disk, with its version. */
@@ -109,7 +113,9 @@ final class PgTools {
     static Result run(List<String> command, Map<String, String> env, InputStream stdin, long timeoutSeconds) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try {
-            ProcessExecutor exec = new ProcessExecutor().command(command).environment(env).environment(WITHHELD_ENV, null)
+            ProcessExecutor exec = new ProcessExecutor().command(command);
+            for (String name : WITHHELD_ENV) if (!env.containsKey(name)) exec.environment(name, null);
+            exec.environment(env)
                     .readOutput(true).redirectError(err).exitValueAny().destroyOnExit();
             if (stdin != null) exec.redirectInput(stdin);
             if (timeoutSeconds > 0) exec.timeout(timeoutSeconds, TimeUnit.SECONDS);
@@ -222,7 +228,7 @@ final class PgTools {
 
     static Streaming start(List<String> command, Map<String, String> env) {
         ProcessBuilder pb = new ProcessBuilder(command);
-        pb.environment().remove(WITHHELD_ENV);
+        pb.environment().keySet().removeAll(WITHHELD_ENV);
         pb.environment().putAll(env);
         try {
             return new Streaming(pb.start());

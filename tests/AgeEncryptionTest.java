@@ -378,7 +378,8 @@ class AgeEncryptionTest {
             OutputStream sql = gate.stdin();
             sql.write("begin; create schema gated;\n".getBytes(StandardCharsets.UTF_8));
             sql.flush();
-            Process child = Scripts.start("Restore", env, List.of("--bucket", bucket, "--target-url", pg.url(second)));
+            env.put("RESTORE_DATABASE_URL", pg.url(second)); // the target (with its password) from the environment
+            Process child = Scripts.start("Restore", env, List.of("--bucket", bucket));
             ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
             Thread o = new Thread(() -> copy(child.getInputStream(), out)), e = new Thread(() -> copy(child.getErrorStream(), err));
             o.start();
@@ -395,6 +396,7 @@ class AgeEncryptionTest {
             for (ProcessHandle p : below) {
                 assertFalse(proc(p, "cmdline").contains("AGE-SECRET-KEY"), "key in a child's argv: " + proc(p, "cmdline"));
                 assertFalse(proc(p, "environ").contains("AGE-SECRET-KEY"), "key in the environment of " + proc(p, "cmdline"));
+                assertFalse(proc(p, "environ").contains("RESTORE_DATABASE_URL="), "the target URL inherited by " + proc(p, "cmdline"));
             }
             sql.write("rollback;\n".getBytes(StandardCharsets.UTF_8));
             sql.flush();

@@ -179,8 +179,8 @@ final class PgServer {
         if (root == null || !Files.exists(root)) return;
         try (Stream<Path> paths = Files.walk(root)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort: a temp dir
+        } catch (IOException | RuntimeException ignored) {
+            // best effort: a temp dir (Files.walk throws UncheckedIOException when a file vanishes under it)
         }
     }
 }
