@@ -46,7 +46,7 @@ class BackupFailureTest {
         s3 = S3Server.get();
         db = pg.createDatabase("gate");
         role = "gate_" + UUID.randomUUID().toString().substring(0, 8);
-        rolePassword = "G@te p:w/?#&%'" + UUID.randomUUID().toString().substring(0, 8);
+        rolePassword = Secrets.register("G@te p:w/?#&%'" + UUID.randomUUID().toString().substring(0, 8));
         pg.sql("postgres", "create role " + role + " login password '" + rolePassword.replace("'", "''") + "'");
         pg.sql(db, String.join("\n",
                 "create table a_big (id int, payload text);",
@@ -311,6 +311,7 @@ class BackupFailureTest {
             pgDump.onExit().get(30, TimeUnit.SECONDS); // and its pg_dump with it
         }
         String stderr = Files.readString(err);
+        Output.record(Files.readString(out), stderr);
         try {
             assertNotEquals(0, child.exitValue(), stderr);
             assertFalse(pgDump.isAlive());

@@ -50,7 +50,10 @@ class TestRunner {
                 .selectors(selectClasspathRoots(Set.of(jar)))
                 .filters(includeClassNamePatterns(patterns.toArray(String[]::new)))
                 .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "false")
+                // Classes run in discovery order, except those with @Order: SecretScanTest runs last and scans all output.
+                .configurationParameter("junit.jupiter.testclass.order.default", "org.junit.jupiter.api.ClassOrderer$OrderAnnotation")
                 .build();
+        Output.teeStandardStreams();
         Tree tree = new Tree(System.out);
         Launcher launcher = LauncherFactory.create();
         long start = System.nanoTime();
