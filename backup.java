@@ -71,6 +71,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
@@ -412,14 +413,8 @@ class Backup implements Callable<Integer> {
          * show the size through a listing of the exact key (s3:ListBucket on the prefix).
          */
         private void checkStoredSize(String dumpKey, long bytes) {
-            Long stored;
-            try {
-                stored = s3.headObject(b -> b.bucket(bucket).key(dumpKey)).contentLength();
-            } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
-                if (e.statusCode() != 403) throw e;
-                stored = s3.listObjectsV2(b -> b.bucket(bucket).prefix(dumpKey).maxKeys(1)).contents().stream()
-                        .filter(o -> o.key().equals(dumpKey)).map(S3Object::size).findFirst().orElse(null);
-            }
+            S3Object object = stored(s3, bucket, dumpKey);
+            Long stored = object == null ? null : object.size();
             if (stored == null) {
                 throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + dumpKey + " is not there after its upload completed; no manifest written");
             }
@@ -429,10 +424,28 @@ class Backup implements Callable<Integer> {
             }
         }
 
+        /**
+         * Only if no manifest has this key yet (If-None-Match: *): never replace another run's manifest. A 412 for
+         * a manifest with our exact bytes is our own write, sent again by the SDK after its answer was lost.
+         */
         private void writeManifest(BackupKey key, Manifest manifest) {
+            byte[] json = manifest.toJson().getBytes(StandardCharsets.UTF_8);
             try {
-                s3.putObject(b -> b.bucket(bucket).key(key.manifestKey()).contentType("application/json"),
-                        RequestBody.fromString(manifest.toJson(), StandardCharsets.UTF_8));
+                try {
+                    s3.putObject(b -> b.bucket(bucket).key(key.manifestKey()).contentType("application/json").ifNoneMatch("*"), RequestBody.fromBytes(json));
+                } catch (S3Exception e) {
+                    if (e.statusCode() == 501) { // a store without conditional writes
+                        s3.putObject(b -> b.bucket(bucket).key(key.manifestKey()).contentType("application/json"), RequestBody.fromBytes(json));
+                    } else if (e.statusCode() == 412 || e.statusCode() == 409) {
+                        S3Object there = stored(s3, bucket, key.manifestKey());
+                        if (there == null || !StreamUpload.etag(there).equals(HexFormat.of().formatHex(md5(json)))) {
+                            throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + key.manifestKey() + " already exists and is not this run's manifest:"
+                                    + " another backup of '" + key.name() + "' started in the same second; run one backup of a database at a time", e);
+                        }
+                    } else {
+                        throw e;
+                    }
+                }
             } catch (RuntimeException e) {
                 Failure f = Errors.classify(e);
                 throw new Failure(f.exitCode, "the dump was stored but its manifest could not be written (" + f.getMessage()
@@ -478,6 +491,30 @@ class Backup implements Callable<Integer> {
     }
 
     static double seconds(long startNanos) { return (System.nanoTime() - startNanos) / 1e9; }
+
+    /**
+     * The stored object's size and ETag, or null when there is none. HeadObject needs s3:GetObject; a role without
+     * it can still see them through a listing of the exact key (s3:ListBucket on the prefix).
+     */
+    static S3Object stored(S3Client s3, String bucket, String key) {
+        try {
+            var head = s3.headObject(b -> b.bucket(bucket).key(key));
+            return S3Object.builder().key(key).size(head.contentLength()).eTag(head.eTag()).build();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) return null;
+            if (e.statusCode() != 403) throw e;
+            return s3.listObjectsV2(b -> b.bucket(bucket).prefix(key).maxKeys(1)).contents().stream()
+                    .filter(o -> o.key().equals(key)).findFirst().orElse(null);
+        }
+    }
+
+    static byte[] md5(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("MD5").digest(bytes);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     /**
      * The multipart upload of one dump, fed from pg_dump's stdout by the calling thread.
@@ -596,7 +633,13 @@ class Backup implements Callable<Integer> {
             throw new Failure(f.exitCode, "upload to s3://" + bucket + "/" + key + " failed: " + f.getMessage(), t);
         }
 
-        /** After pg_dump exited 0: waits for the last parts, then completes the upload (unless it was aborted meanwhile). */
+        /**
+         * After pg_dump exited 0: waits for the last parts, then completes the upload (unless it was aborted
+         * meanwhile), only if no object has this key yet (If-None-Match: *). Two backups of one name started in the
+         * same second share their keys: the first to complete wins, the other fails here and is aborted, instead of
+         * silently replacing the dump under the first one's manifest. A 412 for an object with the ETag our parts
+         * make is our own completion, sent again by the SDK after its answer was lost.
+         */
         void complete() throws InterruptedException {
             pool.shutdown();
             if (!pool.awaitTermination(1, TimeUnit.HOURS)) throw new Failure(Exit.UNAVAILABLE, "upload parts did not finish within an hour");
@@ -606,8 +649,33 @@ class Backup implements Callable<Integer> {
             }
             List<CompletedPart> sorted = new ArrayList<>(parts);
             sorted.sort(Comparator.comparing(CompletedPart::partNumber));
-            s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)));
+            try {
+                s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)).ifNoneMatch("*"));
+            } catch (S3Exception e) {
+                if (e.statusCode() == 501) { // a store without conditional writes
+                    s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)));
+                    return;
+                }
+                if (e.statusCode() != 412 && e.statusCode() != 409) throw e;
+                S3Object there = stored(s3, bucket, key);
+                if (there != null && etag(there).equals(multipartEtag(sorted))) return;
+                throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + key + " already exists: another backup of the same name started in the same second"
+                        + " and stored it first; this run's dump was discarded and that backup left untouched (run one backup of a database at a time)", e);
+            }
         }
+
+        /** S3's ETag of a multipart object: the MD5 of the parts' binary ETags (MD5s), a dash, the number of parts ("" if unknown). */
+        static String multipartEtag(List<CompletedPart> sorted) {
+            java.io.ByteArrayOutputStream partEtags = new java.io.ByteArrayOutputStream();
+            try {
+                for (CompletedPart p : sorted) partEtags.writeBytes(HexFormat.of().parseHex(p.eTag().replace("\"", "")));
+            } catch (RuntimeException notHex) {
+                return ""; // a store with other ETags: the object cannot be recognised as ours
+            }
+            return HexFormat.of().formatHex(md5(partEtags.toByteArray())) + "-" + sorted.size();
+        }
+
+        static String etag(S3Object o) { return o.eTag() == null ? "" : o.eTag().replace("\"", "").toLowerCase(Locale.ROOT); }
 
         /**
          * After a failure: lets in-flight parts end (a part that lands after the abort could otherwise stay
