@@ -52,6 +52,13 @@ class TestRunner {
                 .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "false")
                 // Classes run in discovery order, except those with @Order: SecretScanTest runs last and scans all output.
                 .configurationParameter("junit.jupiter.testclass.order.default", "org.junit.jupiter.api.ClassOrderer$OrderAnnotation")
+                // One class at a time, one test at a time, except in classes marked @Execution(CONCURRENT) (the fault
+                // tests, which mostly wait for retry back-offs).
+                .configurationParameter("junit.jupiter.execution.parallel.enabled", "true")
+                .configurationParameter("junit.jupiter.execution.parallel.mode.default", "same_thread")
+                .configurationParameter("junit.jupiter.execution.parallel.mode.classes.default", "same_thread")
+                .configurationParameter("junit.jupiter.execution.parallel.config.strategy", "fixed")
+                .configurationParameter("junit.jupiter.execution.parallel.config.fixed.parallelism", "4")
                 .build();
         Output.teeStandardStreams();
         Tree tree = new Tree(System.out);
@@ -76,7 +83,7 @@ class TestRunner {
     static final class Tree implements TestExecutionListener {
         final AtomicInteger passed = new AtomicInteger(), failed = new AtomicInteger(), skipped = new AtomicInteger();
         private final PrintStream out;
-        private final List<String> failures = new ArrayList<>();
+        private final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         private final ConcurrentHashMap<String, Long> started = new ConcurrentHashMap<>();
         private TestPlan plan;
 

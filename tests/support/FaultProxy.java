@@ -159,7 +159,7 @@ final class FaultProxy implements AutoCloseable {
     /** Forwards the request, then resets the client's connection instead of relaying the answer: done, but the client cannot know. */
     Rule resetAfterForward(String name, Predicate<Request> match, int times) { return add(new Rule(name, match, Kind.RESET_AFTER_FORWARD, times)); }
 
-    /** Resets the connection after {@code afterBytes} of the response body were relayed (a download cut mid-way). */
+    /** Ends the connection after exactly {@code afterBytes} of the response body (a download cut mid-way: the body ends early). */
     Rule resetInResponse(String name, Predicate<Request> match, int times, long afterBytes) {
         Rule r = add(new Rule(name, match, Kind.RESET_IN_RESPONSE, times));
         r.bytes = afterBytes;
@@ -318,7 +318,9 @@ final class FaultProxy implements AutoCloseable {
                     out.write(buf, 0, first);
                     out.flush();
                     if (rule.kind == Kind.RESET_IN_RESPONSE) {
-                        reset(client);
+                        // FIN, not RST: a reset would also discard what the client has not read yet, so the cut
+                        // would land anywhere before afterBytes. The client sees the body end early.
+                        client.shutdownOutput();
                         return;
                     }
                     Thread.sleep(rule.stall.toMillis());
