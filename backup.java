@@ -221,9 +221,15 @@ class Backup implements Callable<Integer> {
      * and HeadBucket an unconditioned one, which a least-privilege writer role does not have.
      */
     static void preflight(S3Client s3, String bucket, String prefix) {
-        String probe = BackupKey.rootPrefix(prefix) + ".backup-preflight"; // not a backup key: every script ignores it
+        String probe = BackupKey.preflightKey(prefix); // not a backup key: listings ignore it, prune reaps a stale upload of it
         String id = s3.createMultipartUpload(b -> b.bucket(bucket).key(probe)).uploadId();
-        s3.abortMultipartUpload(b -> b.bucket(bucket).key(probe).uploadId(id));
+        try {
+            s3.abortMultipartUpload(b -> b.bucket(bucket).key(probe).uploadId(id));
+        } catch (RuntimeException e) {
+            Failure f = Errors.classify(e);
+            throw new Failure(f.exitCode, f.getMessage() + "; the preflight upload of s3://" + bucket + "/" + probe + " could not be aborted"
+                    + " (prune or the bucket's lifecycle rule removes it)", e);
+        }
     }
 
     /** Runs each database's backup, --jobs at a time; one failure never stops the others. */
