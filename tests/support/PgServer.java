@@ -179,7 +179,7 @@ final class PgServer {
         if (root == null || !Files.exists(root)) return;
         try (Stream<Path> paths = Files.walk(root)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
+        } catch (IOException | java.io.UncheckedIOException ignored) { // a file vanishing while we walk (postmaster.pid at shutdown)
             // best effort: a temp dir
         }
     }
