@@ -221,6 +221,33 @@ class FaultBackupTest {
         BucketState.of(bucket).assertUnchangedSince(before);
     }
 
+    /**
+     * S3 refuses to abort, for good, from the very first request: the preflight's probe upload cannot be aborted.
+     * The run fails before any dump (69), says what it left, and prune reaps that upload like any of ours.
+     */
+    @Test
+    void abortRefusedAtThePreflightLeavesOnlyAnUploadThatPruneReaps() throws Exception {
+        String bucket = bucketWithEarlierBackup("fault-noabort");
+        BucketState before = BucketState.of(bucket);
+        Scripts.Run run;
+        try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+            proxy.internalError("every abort 500", FaultProxy.Request::isAbortUpload, -1);
+            run = backup(proxy.endpoint(), bucket);
+            assertTrue(proxy.log().stream().noneMatch(l -> l.contains(".dump")), "no dump started: " + proxy.log());
+        }
+        assertEquals(Exit.UNAVAILABLE, run.exit(), run.toString());
+        assertEquals(1, run.err().strip().lines().count(), run.err());
+        assertTrue(run.err().contains("could not be aborted") && run.err().contains("prune"), run.err());
+        BucketState after = BucketState.of(bucket);
+        assertEquals(before.objects(), after.objects());
+        assertEquals(1, after.uploads().size(), after.uploads().toString());
+
+        Scripts.Run prune = Scripts.run(new Prune(), "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION,
+                "--keep-last", "1", "--grace", "0s");
+        assertEquals(0, prune.exit(), prune.toString());
+        BucketState.of(bucket).assertUnchangedSince(before);
+    }
+
     // ---- the backup process killed ---------------------------------------------------------------------------
 
     /**
