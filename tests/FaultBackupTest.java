@@ -29,8 +29,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * verify` accepts), or a non-zero exit with one clear line, no dump object visible as a backup, no multipart
  * upload left in progress (or prune reaps it), and the earlier backup untouched.
  */
-@ExtendWith(FaultLedger.class)
-@Execution(ExecutionMode.CONCURRENT) // most of the time goes to retry back-offs: let the tests wait together
+@ExtendWith(FaultLedger.class) // each test: one fault; tests run concurrently (mostly waiting for retry back-offs), the class alone
 class FaultBackupTest {
     static PgServer pg;
     static S3Server s3;
@@ -104,6 +103,7 @@ class FaultBackupTest {
 
     /** Connections reset while parts are being sent (and once before the upload even starts): retried, and the backup is whole. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void connectionsResetMidUploadAreRetried() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-reset");
         BucketState before = BucketState.of(bucket);
@@ -119,6 +119,7 @@ class FaultBackupTest {
 
     /** S3 stalls for a few seconds before answering parts and the manifest: slow is not failed. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void stalledUploadCarriesOn() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-stall");
         BucketState before = BucketState.of(bucket);
@@ -134,6 +135,7 @@ class FaultBackupTest {
 
     /** SlowDown and InternalError for a while, on every step of the upload: retried, then a complete valid backup. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void throttlingAndErrorsForAWhileAreRetried() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-throttle");
         BucketState before = BucketState.of(bucket);
@@ -154,6 +156,7 @@ class FaultBackupTest {
      * them again. The repeated requests must be recognised as this run's own, not as somebody else's backup.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void answersLostAfterS3ActedAreNotFailures() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-lost");
         BucketState before = BucketState.of(bucket);
@@ -169,6 +172,7 @@ class FaultBackupTest {
 
     /** Every part upload is reset, for good: exit 69 after the retries, the upload aborted, nothing new in the bucket. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void networkFailingForGoodFailsCleanly() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-netdown");
         BucketState before = BucketState.of(bucket);
@@ -181,6 +185,7 @@ class FaultBackupTest {
 
     /** S3 answers 500 to every part, for good: exit 69, the upload aborted, nothing new in the bucket. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void s3ErrorsForGoodFailCleanly() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-500");
         BucketState before = BucketState.of(bucket);
@@ -200,6 +205,7 @@ class FaultBackupTest {
      * earlier backup survives both.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void s3GoneForGoodLeavesOnlyAnUploadThatPruneReaps() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-gone");
         BucketState before = BucketState.of(bucket);
@@ -226,6 +232,7 @@ class FaultBackupTest {
      * The run fails before any dump (69), says what it left, and prune reaps that upload like any of ours.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void abortRefusedAtThePreflightLeavesOnlyAnUploadThatPruneReaps() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-noabort");
         BucketState before = BucketState.of(bucket);
@@ -256,6 +263,7 @@ class FaultBackupTest {
      * picks the earlier backup; prune with --grace 0s reaps both leftovers and keeps the earlier backup.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void sigkillMidUploadAndBeforeTheManifestLeavesNothingPruneCannotReap() throws Exception {
         String bucket = bucketWithEarlierBackup("fault-kill");
         BucketState before = BucketState.of(bucket);
@@ -328,6 +336,7 @@ class FaultBackupTest {
      * at once can both pass its check), so the test does not let them overlap.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void twoBackupsInTheSameSecondNeverMixTheirObjects() throws Exception {
         for (int attempt = 1; ; attempt++) {
             String bucket = s3.createBucket("fault-twins");

@@ -20,8 +20,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * behind is complete or recognisably incomplete (never a manifest without its dump), what is kept is never
  * touched, foreign objects survive, and a rerun finishes the job.
  */
-@ExtendWith(FaultLedger.class)
-@Execution(ExecutionMode.CONCURRENT)
+@ExtendWith(FaultLedger.class) // each test: one fault; tests run concurrently (mostly waiting for retry back-offs), the class alone
 class FaultPruneTest {
     static S3Server s3;
     static final String PREFIX = "pg-backups";
@@ -89,6 +88,7 @@ class FaultPruneTest {
      * dumps and verify records still there; prune exits 69 naming what stopped it. The rerun removes the rest.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void s3FailingAfterTheManifestsLeavesIncompleteBackupsTheRerunRemoves() throws Exception {
         Fixture f = fixture("fault-prune-1");
         BucketState before = BucketState.of(f.bucket());
@@ -115,6 +115,7 @@ class FaultPruneTest {
 
     /** The network fails for good after two delete requests (manifests, verify records): the same guarantees. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void networkFailingAfterTheVerifyRecordsLeavesIncompleteBackupsTheRerunRemoves() throws Exception {
         Fixture f = fixture("fault-prune-2");
         BucketState before = BucketState.of(f.bucket());
@@ -137,6 +138,7 @@ class FaultPruneTest {
 
     /** Throttled listing and deletes, and the answer to a delete lost after S3 acted: retried, and the job is done. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void throttlingAndLostAnswersAreRetried() throws Exception {
         Fixture f = fixture("fault-prune-3");
         try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
@@ -154,6 +156,7 @@ class FaultPruneTest {
 
     /** The listing fails for good: exit 69 and nothing is deleted. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void listingFailingForGoodDeletesNothing() throws Exception {
         Fixture f = fixture("fault-prune-4");
         BucketState before = BucketState.of(f.bucket());

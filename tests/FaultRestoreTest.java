@@ -23,8 +23,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * streamed restore, a drill that cannot download, and pg_restore failing half-way, with and without --create,
  * in one transaction and in parallel: never a half-built database left as if it were good.
  */
-@ExtendWith(FaultLedger.class)
-@Execution(ExecutionMode.CONCURRENT) // most of the time goes to retry back-offs: let the tests wait together
+@ExtendWith(FaultLedger.class) // each test: one fault; tests run concurrently (mostly waiting for retry back-offs), the class alone
 class FaultRestoreTest {
     static PgServer pg;
     static S3Server s3;
@@ -97,6 +96,7 @@ class FaultRestoreTest {
 
     /** Every download of the dump is cut after 64 KiB: resumed a few times, then a clean failure before anything is created. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void downloadCutForGoodCreatesNothing() throws Exception {
         BucketState before = BucketState.of(bucket);
         String target = newName("fault_dl");
@@ -121,6 +121,7 @@ class FaultRestoreTest {
      * for good (one cut, then S3 errors): pg_restore is stopped, nothing is committed, the database is dropped.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void streamedDownloadBrokenForGoodDropsTheCreatedDatabase() throws Exception {
         String target = newName("fault_stream");
         try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
@@ -135,6 +136,7 @@ class FaultRestoreTest {
 
     /** --stream into an existing empty database, the download broken for good mid-way: the target stays empty. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void streamedDownloadBrokenForGoodCommitsNothing() throws Exception {
         String target = pg.createDatabase("fault_stream_existing");
         databases.add(target);
@@ -153,6 +155,7 @@ class FaultRestoreTest {
      * target is half-built, and the error must say so (it used to end with the bare download error).
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void streamedDownloadBrokenForGoodWithoutOneTransactionSaysPartial() throws Exception {
         String target = pg.createDatabase("fault_stream_partial");
         databases.add(target);
@@ -169,6 +172,7 @@ class FaultRestoreTest {
 
     /** A streamed restore through throttling, two cuts and a stall: resumed, and the result is the source exactly. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void streamedRestoreRidesOutThrottlingCutsAndStalls() throws Exception {
         String target = newName("fault_bumpy");
         try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
@@ -187,6 +191,7 @@ class FaultRestoreTest {
 
     /** A drill whose download breaks for good has no verdict on the backup: no record written, no scratch database left. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void drillThatCannotDownloadWritesNoRecord() throws Exception {
         BucketState before = BucketState.of(bucket);
         List<String> drillsBefore = scratchDatabases();
@@ -210,6 +215,7 @@ class FaultRestoreTest {
 
     /** One transaction, --create: pg_restore fails after the data is in; rolled back, and the created database dropped. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void pgRestoreFailingHalfWayDropsTheDatabaseItCreated() {
         String target = newName("fault_half");
         Scripts.Run run = restore(s3.endpoint, ownerBucket, "--target-url", pg.url(target), "--create", "--owner");
@@ -221,6 +227,7 @@ class FaultRestoreTest {
 
     /** In parallel (no single transaction), --create: half-built when pg_restore fails; dropped all the same. */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void parallelPgRestoreFailingHalfWayDropsTheDatabaseItCreated() {
         String target = newName("fault_half_j2");
         Scripts.Run run = restore(s3.endpoint, ownerBucket, "--target-url", pg.url(target), "--create", "--owner", "--jobs", "2");
@@ -234,6 +241,7 @@ class FaultRestoreTest {
      * publication is not), and the error says so in capitals instead of ending as if it were good.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void parallelPgRestoreFailingHalfWayIntoAnExistingDatabaseSaysPartial() {
         String target = pg.createDatabase("fault_half_existing");
         databases.add(target);

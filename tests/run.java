@@ -52,8 +52,8 @@ class TestRunner {
                 .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "false")
                 // Classes run in discovery order, except those with @Order: SecretScanTest runs last and scans all output.
                 .configurationParameter("junit.jupiter.testclass.order.default", "org.junit.jupiter.api.ClassOrderer$OrderAnnotation")
-                // One class at a time, one test at a time, except in classes marked @Execution(CONCURRENT) (the fault
-                // tests, which mostly wait for retry back-offs).
+                // One class at a time, one test at a time; test methods marked @Execution(CONCURRENT) (the fault tests,
+                // which mostly wait for retry back-offs) run together, still inside their class's turn.
                 .configurationParameter("junit.jupiter.execution.parallel.enabled", "true")
                 .configurationParameter("junit.jupiter.execution.parallel.mode.default", "same_thread")
                 .configurationParameter("junit.jupiter.execution.parallel.mode.classes.default", "same_thread")
