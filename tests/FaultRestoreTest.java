@@ -211,6 +211,56 @@ class FaultRestoreTest {
         return out.isBlank() ? List.of() : out.lines().toList();
     }
 
+    /**
+     * SIGTERM (GitHub cancelling the job) while pg_restore is mid-COPY: held there by a CHECK constraint whose
+     * function waits for an advisory lock the test holds in the target database. pg_restore is stopped with the
+     * JVM, nothing is committed, and the downloaded dump is deleted.
+     */
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    void sigtermDuringPgRestoreCommitsNothing() throws Exception {
+        String gated = pg.createDatabase("faults_restore_gated");
+        databases.add(gated);
+        pg.sql(gated, "create function gate_wait() returns boolean language plpgsql as $$ begin perform pg_advisory_xact_lock_shared(4243); return true; end $$;"
+                + " create table gated (id int, check (gate_wait())); insert into gated select generate_series(1, 100);");
+        String gatedBucket = s3.createBucket("fault-restore-sigterm");
+        TestBackups.create(pg, gatedBucket, "pg-backups", "gated", gated, AT);
+        String target = pg.createDatabase("fault_sigterm");
+        databases.add(target);
+        Path tmp = tempDir();
+        Path err = Files.createTempFile("fault-sigterm", ".err");
+        ConnInfo conn = pg.conn(target);
+        try (PgTools.Streaming lock = PgTools.start(List.of(pg.psql().path().toString(), "-X", "-q", "-d", conn.withoutPassword()), conn.childEnvironment())) {
+            lock.stdin().write("select pg_advisory_lock(4243);\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            lock.stdin().flush();
+            BackupFailureTest.waitUntil("the gate lock is held", null, () -> pg.sql(target,
+                    "select count(*) from pg_locks where locktype = 'advisory' and objid = 4243 and granted").equals("1"));
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                    System.getProperty("java.class.path"), "Restore", "--target-url", pg.url(target), "--temp-dir", tmp.toString()));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().putAll(s3.env());
+            pb.environment().put("S3_BUCKET", gatedBucket);
+            Process child = pb.start();
+            BackupFailureTest.waitUntil("pg_restore waits at the gate", child.onExit(), () -> !pg.sql(target,
+                    "select count(*) from pg_stat_activity where datname = '" + target + "' and wait_event = 'advisory'").equals("0"));
+            List<ProcessHandle> pgRestore = child.toHandle().descendants().filter(p -> p.info().command().orElse("").endsWith("/pg_restore")).toList();
+            assertEquals(1, pgRestore.size());
+            child.destroy(); // SIGTERM
+            assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            pgRestore.get(0).onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            Output.record("", Files.readString(err));
+            assertTrue(child.exitValue() != 0, Files.readString(err));
+        } finally {
+            Files.deleteIfExists(err);
+        }
+        assertEquals(0, tables(target), "nothing committed");
+        try {
+            assertEquals(List.of(), filesIn(tmp), "the downloaded dump is deleted");
+        } finally {
+            PgServer.deleteTree(tmp);
+        }
+    }
+
     // ---- pg_restore failing half-way -------------------------------------------------------------------------
 
     /** One transaction, --create: pg_restore fails after the data is in; rolled back, and the created database dropped. */
