@@ -445,13 +445,17 @@ class Backup implements Callable<Integer> {
                     } else if (e.statusCode() == 412 || e.statusCode() == 409) {
                         S3Object there = stored(s3, bucket, key.manifestKey());
                         if (there == null || !StreamUpload.etag(there).equals(HexFormat.of().formatHex(md5(json)))) {
+                            // Only a store whose conditional writes are not atomic lets two runs this far with one key.
                             throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + key.manifestKey() + " already exists and is not this run's manifest:"
-                                    + " another backup of '" + key.name() + "' started in the same second; run one backup of a database at a time", e);
+                                    + " another backup of '" + key.name() + "' started in the same second (run one backup of a database at a time);"
+                                    + " check that backup with restore verify --key " + key.dumpKey(), e);
                         }
                     } else {
                         throw e;
                     }
                 }
+            } catch (Failure f) {
+                throw f;
             } catch (RuntimeException e) {
                 Failure f = Errors.classify(e);
                 throw new Failure(f.exitCode, "the dump was stored but its manifest could not be written (" + f.getMessage()
