@@ -75,6 +75,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
@@ -234,9 +236,15 @@ class Backup implements Callable<Integer> {
      * and HeadBucket an unconditioned one, which a least-privilege writer role does not have.
      */
     static void preflight(S3Client s3, String bucket, String prefix) {
-        String probe = BackupKey.rootPrefix(prefix) + ".backup-preflight"; // not a backup key: every script ignores it
+        String probe = BackupKey.preflightKey(prefix); // not a backup key: listings ignore it, prune reaps a stale upload of it
         String id = s3.createMultipartUpload(b -> b.bucket(bucket).key(probe)).uploadId();
-        s3.abortMultipartUpload(b -> b.bucket(bucket).key(probe).uploadId(id));
+        try {
+            s3.abortMultipartUpload(b -> b.bucket(bucket).key(probe).uploadId(id));
+        } catch (RuntimeException e) {
+            Failure f = Errors.classify(e);
+            throw new Failure(f.exitCode, f.getMessage() + "; the preflight upload of s3://" + bucket + "/" + probe + " could not be aborted"
+                    + " (prune or the bucket's lifecycle rule removes it)", e);
+        }
     }
 
     /** Runs each database's backup, --jobs at a time; one failure never stops the others. */
@@ -437,9 +445,10 @@ class Backup implements Callable<Integer> {
             Long stored;
             try {
                 stored = s3.headObject(b -> b.bucket(bucket).key(dumpKey)).contentLength();
-            } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
-                if (e.statusCode() != 403) throw e;
-                return;
+            } catch (S3Exception e) {
+                if (e.statusCode() == 404) stored = null;
+                else if (e.statusCode() == 403) return; // no s3:GetObject: the ListParts check before completion stands
+                else throw e;
             }
             if (stored == null) {
                 throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + dumpKey + " is not there after its upload completed; no manifest written");
@@ -450,10 +459,32 @@ class Backup implements Callable<Integer> {
             }
         }
 
+        /**
+         * Only if no manifest has this key yet (If-None-Match: *): never replace another run's manifest. A 412 for
+         * a manifest with our exact bytes is our own write, sent again by the SDK after its answer was lost.
+         */
         private void writeManifest(BackupKey key, Manifest manifest) {
+            byte[] json = manifest.toJson().getBytes(StandardCharsets.UTF_8);
             try {
-                s3.putObject(b -> b.bucket(bucket).key(key.manifestKey()).contentType("application/json"),
-                        RequestBody.fromString(manifest.toJson(), StandardCharsets.UTF_8));
+                try {
+                    s3.putObject(b -> b.bucket(bucket).key(key.manifestKey()).contentType("application/json").ifNoneMatch("*"), RequestBody.fromBytes(json));
+                } catch (S3Exception e) {
+                    if (e.statusCode() == 501) { // a store without conditional writes
+                        s3.putObject(b -> b.bucket(bucket).key(key.manifestKey()).contentType("application/json"), RequestBody.fromBytes(json));
+                    } else if (e.statusCode() == 412 || e.statusCode() == 409) {
+                        S3Object there = stored(s3, bucket, key.manifestKey());
+                        if (there == null || !StreamUpload.etag(there).equals(HexFormat.of().formatHex(md5(json)))) {
+                            // Only a store whose conditional writes are not atomic lets two runs this far with one key.
+                            throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + key.manifestKey() + " already exists and is not this run's manifest:"
+                                    + " another backup of '" + key.name() + "' started in the same second (run one backup of a database at a time);"
+                                    + " check that backup with restore verify --key " + key.dumpKey(), e);
+                        }
+                    } else {
+                        throw e;
+                    }
+                }
+            } catch (Failure f) {
+                throw f;
             } catch (RuntimeException e) {
                 Failure f = Errors.classify(e);
                 throw new Failure(f.exitCode, "the dump was stored but its manifest could not be written (" + f.getMessage()
@@ -499,6 +530,30 @@ class Backup implements Callable<Integer> {
     }
 
     static double seconds(long startNanos) { return (System.nanoTime() - startNanos) / 1e9; }
+
+    /**
+     * The stored object's size and ETag, or null when there is none. HeadObject needs s3:GetObject; a role without
+     * it can still see them through a listing of the exact key (s3:ListBucket on the prefix).
+     */
+    static S3Object stored(S3Client s3, String bucket, String key) {
+        try {
+            var head = s3.headObject(b -> b.bucket(bucket).key(key));
+            return S3Object.builder().key(key).size(head.contentLength()).eTag(head.eTag()).build();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) return null;
+            if (e.statusCode() != 403) throw e;
+            return s3.listObjectsV2(b -> b.bucket(bucket).prefix(key).maxKeys(1)).contents().stream()
+                    .filter(o -> o.key().equals(key)).findFirst().orElse(null);
+        }
+    }
+
+    static byte[] md5(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("MD5").digest(bytes);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     /**
      * The multipart upload of one dump, fed from pg_dump's stdout by the calling thread.
@@ -619,7 +674,11 @@ class Backup implements Callable<Integer> {
 
         /**
          * After pg_dump exited 0: waits for the last parts, checks with ListParts that S3 holds every part and
-         * exactly {@code bytes} in all, then completes the upload (unless it was aborted meanwhile).
+         * exactly {@code bytes} in all, then completes the upload (unless it was aborted meanwhile), only if no
+         * object has this key yet (If-None-Match: *). Two backups of one name started in the same second share their
+         * keys: the first to complete wins, the other fails here and is aborted, instead of silently replacing the
+         * dump under the first one's manifest. A 412 for an object with the ETag our parts make is our own
+         * completion, sent again by the SDK after its answer was lost.
          */
         void complete(long bytes) throws InterruptedException {
             pool.shutdown();
@@ -640,8 +699,33 @@ class Backup implements Callable<Integer> {
                 throw new Failure(Exit.DATA_INVALID, "s3://" + bucket + "/" + key + ": S3 holds " + listedParts + " parts, " + listedBytes
                         + " bytes, but we uploaded " + sorted.size() + " parts, " + bytes + " bytes; upload aborted, no manifest written");
             }
-            s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)));
+            try {
+                s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)).ifNoneMatch("*"));
+            } catch (S3Exception e) {
+                if (e.statusCode() == 501) { // a store without conditional writes
+                    s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)));
+                    return;
+                }
+                if (e.statusCode() != 412 && e.statusCode() != 409) throw e;
+                S3Object there = stored(s3, bucket, key);
+                if (there != null && etag(there).equals(multipartEtag(sorted))) return;
+                throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + key + " already exists: another backup of the same name started in the same second"
+                        + " and stored it first; this run's dump was discarded and that backup left untouched (run one backup of a database at a time)", e);
+            }
         }
+
+        /** S3's ETag of a multipart object: the MD5 of the parts' binary ETags (MD5s), a dash, the number of parts ("" if unknown). */
+        static String multipartEtag(List<CompletedPart> sorted) {
+            java.io.ByteArrayOutputStream partEtags = new java.io.ByteArrayOutputStream();
+            try {
+                for (CompletedPart p : sorted) partEtags.writeBytes(HexFormat.of().parseHex(p.eTag().replace("\"", "")));
+            } catch (RuntimeException notHex) {
+                return ""; // a store with other ETags: the object cannot be recognised as ours
+            }
+            return HexFormat.of().formatHex(md5(partEtags.toByteArray())) + "-" + sorted.size();
+        }
+
+        static String etag(S3Object o) { return o.eTag() == null ? "" : o.eTag().replace("\"", "").toLowerCase(Locale.ROOT); }
 
         /**
          * After a failure: lets in-flight parts end (a part that lands after the abort could otherwise stay

@@ -291,12 +291,18 @@ class Prune implements Callable<Integer> {
 
     /**
      * Multipart uploads under the prefix (or PREFIX/NAME/) whose key parses as ours and that were started before
-     * {@code before}: a backup that died before completing its upload. Uploads of foreign keys are left alone.
+     * {@code before}: a backup that died before completing its upload; and, without --name, backup's preflight
+     * probe whose abort failed (name null). Uploads of foreign keys are left alone.
      */
     static List<Upload> staleUploads(S3Client s3, String bucket, String prefix, String onlyName, Instant before) {
         String listPrefix = onlyName == null ? BackupKey.rootPrefix(prefix) : BackupKey.namePrefix(prefix, onlyName);
         List<Upload> stale = new ArrayList<>();
         for (MultipartUpload u : s3.listMultipartUploadsPaginator(b -> b.bucket(bucket).prefix(listPrefix)).uploads()) {
+            // backup's access probe, left in progress when its abort failed: ours, of no name
+            if (onlyName == null && u.key().equals(BackupKey.preflightKey(prefix))) {
+                if (u.initiated() != null && u.initiated().isBefore(before)) stale.add(new Upload(null, u.key(), u.uploadId(), u.initiated()));
+                continue;
+            }
             var parsed = BackupKey.parse(prefix, u.key());
             if (parsed.isEmpty() || (onlyName != null && !parsed.get().backup().name().equals(onlyName))) continue;
             if (u.initiated() != null && u.initiated().isBefore(before)) {
@@ -329,7 +335,7 @@ class Prune implements Callable<Integer> {
         return out;
     }
 
-    /** A multipart upload to abort. */
+    /** A multipart upload to abort; {@code name} is null for backup's preflight probe. */
     record Upload(String name, String key, String uploadId, Instant initiated) {}
 
     // ---------------------------------------------------------------------------------------------------------

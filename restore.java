@@ -299,8 +299,8 @@ class Restore implements Callable<Integer> {
                 if (decrypting == null || !(e instanceof Failure f) || f.exitCode != Exit.DATA_INVALID) {
                     p.close(); // first: the decryption may be blocked writing to it
                     if (decrypting != null) decrypting.close();
-                    if (created) Target.drop(psql, target, err);
-                    throw e;
+                    // Say what the target holds now: dropped if we created it, else nothing committed, or a PARTIAL restore.
+                    throw restoreFailed(Errors.classify(e), how, created, psql, target);
                 }
                 mismatch = f; // the decryption failed: like a checksum mismatch, pg_restore must not commit
             }
@@ -1176,7 +1176,11 @@ class Restore implements Callable<Integer> {
                 } catch (IOException | SdkClientException e) {
                     if (complete) break; // every byte arrived; only closing the connection failed
                     // The SDK retries requests itself; what it cannot retry is a body cut off half-way: resume from there.
-                    if (!receiving || ++failures >= ATTEMPTS) throw Errors.classify(e);
+                    if (!receiving) throw Errors.classify(e);
+                    if (++failures >= ATTEMPTS) {
+                        throw new Failure(Exit.UNAVAILABLE, "the download of s3://" + bucket + "/" + key + " broke off " + ATTEMPTS + " times, the last at "
+                                + Progress.size(offset) + " of " + Progress.size(expectedSize) + " (" + Errors.describe(e) + "): S3 or the network is failing; run the same command again", e);
+                    }
                     err.println("download of " + key + " interrupted after " + Progress.size(offset) + " (" + Errors.describe(e) + "): resuming, attempt "
                             + (failures + 1) + " of " + ATTEMPTS);
                     err.flush();

@@ -56,6 +56,12 @@ record BackupKey(String prefix, String name, Instant startedAt) {
     /** "PREFIX/": lists every name's backups. */
     static String rootPrefix(String prefix) { return checkPrefix(prefix) + "/"; }
 
+    /**
+     * "PREFIX/.backup-preflight": the key of the multipart upload backup starts and aborts before any dump to prove
+     * its access. Never an object; prune aborts an upload of it that a failed abort left behind.
+     */
+    static String preflightKey(String prefix) { return rootPrefix(prefix) + ".backup-preflight"; }
+
     /** Parses an object key found under the prefix; empty when the key is not one of ours. */
     static Optional<Parsed> parse(String prefix, String objectKey) {
         String root = rootPrefix(prefix);

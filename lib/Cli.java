@@ -27,7 +27,7 @@ final class Cli {
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine failing = ex.getCommandLine();
             PrintWriter err = failing.getErr();
-            err.println(failing.getCommandName() + ": " + Redact.text(ex.getMessage()));
+            err.println(failing.getCommandSpec().qualifiedName() + ": " + Redact.text(ex.getMessage()));
             err.println("Try '" + failing.getCommandSpec().qualifiedName() + " --help' for usage.");
             err.flush();
             return Exit.USAGE;

@@ -45,9 +45,14 @@ final class ConnInfo {
         String trimmed = url.strip();
         Matcher m = URI.matcher(trimmed);
         if (!m.matches()) {
-            throw Failure.usage("not a PostgreSQL URL: " + Redact.text(trimmed)
+            throw Failure.usage("not a PostgreSQL URL: " + shown(trimmed)
                     + " (expected postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE[?sslmode=require...];"
                     + " percent-encode special characters such as @ : / ? # in the password)");
+        }
+        if (m.group(3).contains("@")) {
+            // user:p@ss@host would make "ss@host" the host, and every message naming the host would show part of the password.
+            throw Failure.usage("the database URL has more than one '@': percent-encode '@' in the user name or password as %40"
+                    + " (and : / ? # % space as %3A %2F %3F %23 %25 %20)");
         }
         String userInfo = m.group(2);
         String user = "", password = null;
@@ -73,6 +78,17 @@ final class ConnInfo {
         info.database();
         info.password();
         return info;
+    }
+
+    /**
+     * A URL that did not parse, for an error message: everything before its last '@' (where user and password
+     * would be, whatever characters they hold) is hidden, and password=... parameters too.
+     */
+    private static String shown(String url) {
+        int at = url.lastIndexOf('@');
+        if (at < 0) return Redact.text(url);
+        int scheme = url.indexOf("://");
+        return Redact.text((scheme >= 0 && scheme < at ? url.substring(0, scheme + 3) : "") + "***" + url.substring(at));
     }
 
     String user() { return decode(userEncoded, "user name"); }

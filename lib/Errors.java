@@ -37,6 +37,7 @@ final class Errors {
                 case "ExpiredToken": case "ExpiredTokenException": case "TokenRefreshRequired":
                     return new Failure(Exit.NO_PERMISSION, "the AWS credentials have expired (" + what + "): refresh them", e);
                 case "InvalidAccessKeyId": case "SignatureDoesNotMatch": case "InvalidClientTokenId": case "UnrecognizedClientException":
+                case "InvalidToken": // S3's answer to a session token that is malformed, revoked or for another account
                     return new Failure(Exit.NO_PERMISSION, "the AWS credentials are not valid (" + what + ")", e);
                 case "AccessDenied": case "AccessDeniedException": case "AllAccessDisabled": case "AccountProblem":
                     return new Failure(Exit.NO_PERMISSION, "permission denied (" + what + "): check the IAM role's policy for this bucket and prefix", e);

@@ -18,6 +18,7 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
 
@@ -46,7 +47,7 @@ class BackupFailureTest {
         s3 = S3Server.get();
         db = pg.createDatabase("gate");
         role = "gate_" + UUID.randomUUID().toString().substring(0, 8);
-        rolePassword = "G@te p:w/?#&%'" + UUID.randomUUID().toString().substring(0, 8);
+        rolePassword = Secrets.register("G@te p:w/?#&%'" + UUID.randomUUID().toString().substring(0, 8));
         pg.sql("postgres", "create role " + role + " login password '" + rolePassword.replace("'", "''") + "'");
         pg.sql(db, String.join("\n",
                 "create table a_big (id int, payload text);",
@@ -207,6 +208,7 @@ class BackupFailureTest {
     }
 
     @Test
+    @ExtendWith(FaultLedger.class)
     void pgDumpKilledMidStream() throws Exception {
         String bucket = s3.createBucket("killed");
         CompletableFuture<Scripts.Run> run;
@@ -226,6 +228,7 @@ class BackupFailureTest {
 
     /** The server goes away mid-dump (a local test cluster; started again in finally for the rest of the suite). */
     @Test
+    @ExtendWith(FaultLedger.class)
     void serverStoppedMidDump() throws Exception {
         String bucket = s3.createBucket("stopped");
         CompletableFuture<Scripts.Run> run;
@@ -248,6 +251,7 @@ class BackupFailureTest {
 
     /** pg_dump itself fails (a table the role may not read): its exit status stops the upload from completing. */
     @Test
+    @ExtendWith(FaultLedger.class)
     void pgDumpNonZeroExit() throws Exception {
         String bucket = s3.createBucket("denied-table");
         List<String> args = gatedArgs(bucket);
@@ -264,6 +268,7 @@ class BackupFailureTest {
      * an operator would), so the next UploadPart gets NoSuchUpload. The run fails and completes nothing.
      */
     @Test
+    @ExtendWith(FaultLedger.class)
     void uploadFailsMidRun() throws Exception {
         String bucket = s3.createBucket("upload-fails");
         CompletableFuture<Scripts.Run> run;
@@ -286,6 +291,7 @@ class BackupFailureTest {
 
     /** SIGTERM (GitHub cancelling the job) to a backup in its own JVM: pg_dump stopped, upload aborted, nothing left. */
     @Test
+    @ExtendWith(FaultLedger.class)
     void sigtermAbortsCleanly() throws Exception {
         String bucket = s3.createBucket("sigterm");
         Process child;
@@ -311,6 +317,7 @@ class BackupFailureTest {
             pgDump.onExit().get(30, TimeUnit.SECONDS); // and its pg_dump with it
         }
         String stderr = Files.readString(err);
+        Output.record(Files.readString(out), stderr);
         try {
             assertNotEquals(0, child.exitValue(), stderr);
             assertFalse(pgDump.isAlive());

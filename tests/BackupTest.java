@@ -334,7 +334,7 @@ class BackupTest {
                     "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:ListBucket\"],\"Resource\":\"arn:aws:s3:::" + bucket + "\"}]}"));
             var key = iam.createAccessKey(b -> b.userName(user)).accessKey();
             env.put("AWS_ACCESS_KEY_ID", key.accessKeyId());
-            env.put("AWS_SECRET_ACCESS_KEY", key.secretAccessKey());
+            env.put("AWS_SECRET_ACCESS_KEY", Secrets.register(key.secretAccessKey()));
         }
         Scripts.Run run;
         motoAuth("0");

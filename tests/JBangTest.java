@@ -16,7 +16,9 @@ class JBangTest {
         if (jbang == null) jbang = root.resolve("tools/jbang");
         List<String> cmd = new ArrayList<>(List.of(jbang.toString()));
         cmd.addAll(List.of(args));
-        return PgTools.run(cmd, Map.of(), null, 600);
+        PgTools.Result r = PgTools.run(cmd, Map.of(), null, 600);
+        Output.record(r.stdout(), r.stderr());
+        return r;
     }
 
     @ParameterizedTest(name = "jbang {0}.java --help")

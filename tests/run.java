@@ -50,7 +50,17 @@ class TestRunner {
                 .selectors(selectClasspathRoots(Set.of(jar)))
                 .filters(includeClassNamePatterns(patterns.toArray(String[]::new)))
                 .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "false")
+                // Classes run in discovery order, except those with @Order: SecretScanTest runs last and scans all output.
+                .configurationParameter("junit.jupiter.testclass.order.default", "org.junit.jupiter.api.ClassOrderer$OrderAnnotation")
+                // One class at a time, one test at a time; test methods marked @Execution(CONCURRENT) (the fault tests,
+                // which mostly wait for retry back-offs) run together, still inside their class's turn.
+                .configurationParameter("junit.jupiter.execution.parallel.enabled", "true")
+                .configurationParameter("junit.jupiter.execution.parallel.mode.default", "same_thread")
+                .configurationParameter("junit.jupiter.execution.parallel.mode.classes.default", "same_thread")
+                .configurationParameter("junit.jupiter.execution.parallel.config.strategy", "fixed")
+                .configurationParameter("junit.jupiter.execution.parallel.config.fixed.parallelism", "4")
                 .build();
+        Output.teeStandardStreams();
         Tree tree = new Tree(System.out);
         Launcher launcher = LauncherFactory.create();
         long start = System.nanoTime();
@@ -73,7 +83,7 @@ class TestRunner {
     static final class Tree implements TestExecutionListener {
         final AtomicInteger passed = new AtomicInteger(), failed = new AtomicInteger(), skipped = new AtomicInteger();
         private final PrintStream out;
-        private final List<String> failures = new ArrayList<>();
+        private final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         private final ConcurrentHashMap<String, Long> started = new ConcurrentHashMap<>();
         private TestPlan plan;
 

@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * encoding and the "never in argv" rule; {@link #PASSWORD} is what the secret-scanning tests look for.
  */
 final class PgServer {
-    static final String PASSWORD = "Pg p@ss:/?#&%'w0rd-" + UUID.randomUUID().toString().substring(0, 8);
+    static final String PASSWORD = Secrets.register("Pg p@ss:/?#&%'w0rd-" + UUID.randomUUID().toString().substring(0, 8));
     private static PgServer instance;
 
     final String host;

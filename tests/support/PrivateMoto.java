@@ -109,8 +109,8 @@ final class PrivateMoto implements AutoCloseable {
         env.put("AWS_ENDPOINT_URL", endpoint);
         env.put("AWS_REGION", S3Server.REGION);
         env.put("AWS_ACCESS_KEY_ID", credentials.accessKeyId());
-        env.put("AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey());
-        if (credentials instanceof AwsSessionCredentials session) env.put("AWS_SESSION_TOKEN", session.sessionToken());
+        env.put("AWS_SECRET_ACCESS_KEY", Secrets.register(credentials.secretAccessKey()));
+        if (credentials instanceof AwsSessionCredentials session) env.put("AWS_SESSION_TOKEN", Secrets.register(session.sessionToken()));
         return env;
     }
 

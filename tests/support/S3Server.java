@@ -22,7 +22,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  */
 final class S3Server {
     static final String ACCESS_KEY = "testing";
-    static final String SECRET_KEY = "testing-secret";
+    static final String SECRET_KEY = Secrets.register("testing-secret");
     static final String REGION = "us-east-1";
     private static S3Server instance;
 

@@ -48,6 +48,7 @@ final class Scripts {
         t1.join();
         t2.join();
         Output.record(out.toString(), err.toString());
+        Output.recordStepSummary(env.get("GITHUB_STEP_SUMMARY"));
         return new Run(p.exitValue(), out.toString(), err.toString());
     }
 
@@ -61,15 +62,63 @@ final class Scripts {
     private Scripts() {}
 }
 
-/** Everything any script printed during the suite, so security tests can scan it for secrets. */
+/**
+ * Everything any script printed during the suite, so security tests can scan it for secrets: in-process and
+ * child runs ({@link Scripts}), other children the tests start (they call {@link #record}), GitHub step
+ * summaries the scripts wrote ({@link #recordStepSummary}), and whatever reached the test JVM's own stdout and
+ * stderr ({@link #teeStandardStreams}, installed by the test runner).
+ */
 final class Output {
     private static final StringBuffer ALL = new StringBuffer();
+    private static final StringBuffer SUMMARIES = new StringBuffer();
+    private static final java.io.ByteArrayOutputStream STANDARD = new java.io.ByteArrayOutputStream();
 
     static void record(String out, String err) {
         ALL.append(out).append('\n').append(err).append('\n');
     }
 
+    /** The content of a GITHUB_STEP_SUMMARY file a script wrote (null or missing: nothing). */
+    static void recordStepSummary(String file) {
+        if (file == null || file.isBlank()) return;
+        try {
+            Path p = Path.of(file);
+            if (java.nio.file.Files.exists(p)) SUMMARIES.append(java.nio.file.Files.readString(p)).append('\n');
+        } catch (java.io.IOException e) {
+            SUMMARIES.append("(unreadable step summary ").append(file).append(": ").append(e.getMessage()).append(")\n");
+        }
+    }
+
     static String all() { return ALL.toString(); }
+
+    static String stepSummaries() { return SUMMARIES.toString(); }
+
+    /** What the test JVM printed on its stdout and stderr since {@link #teeStandardStreams}. */
+    static String standardStreams() {
+        synchronized (STANDARD) {
+            return STANDARD.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /** From now on, a copy of System.out and System.err is kept (product code that bypasses the @Spec writers shows up here). */
+    static void teeStandardStreams() {
+        System.setOut(tee(System.out));
+        System.setErr(tee(System.err));
+    }
+
+    private static java.io.PrintStream tee(java.io.PrintStream original) {
+        java.io.OutputStream both = new java.io.OutputStream() {
+            @Override public void write(int b) {
+                original.write(b);
+                synchronized (STANDARD) { STANDARD.write(b); }
+            }
+            @Override public void write(byte[] b, int off, int len) {
+                original.write(b, off, len);
+                synchronized (STANDARD) { STANDARD.write(b, off, len); }
+            }
+            @Override public void flush() { original.flush(); }
+        };
+        return new java.io.PrintStream(both, true, java.nio.charset.StandardCharsets.UTF_8);
+    }
 
     private Output() {}
 }

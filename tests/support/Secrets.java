@@ -17,7 +17,7 @@ final class Secrets {
         return secret;
     }
 
-    /** Each secret in the forms it could appear in: as is, percent-encoded (ours and java.net's). */
+    /** Each secret in the forms it could appear in: as is, and percent-encoded (ours and java.net's). */
     static Set<String> forms() {
         Set<String> forms = new LinkedHashSet<>();
         for (String s : ALL) {
@@ -30,6 +30,7 @@ final class Secrets {
     }
 
     static int count() { return ALL.size(); }
+    static Set<String> all() { return Set.copyOf(ALL); }
 
     private Secrets() {}
 }
