@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 results, out, sizes, meta, pg15, pg17, command = sys.argv[1:8]
 sizes = sizes.split()
 
-rows = collections.defaultdict(list)  # (size, label) -> [(wall, cpu, rss_mb, dump_bytes or None)]
+rows = collections.defaultdict(list)  # (size, label) -> [(wall, cpu, rss_mb, dump_bytes or None, postgres cpu, s3proxy cpu)]
 order = []
 for line in open(results):
-    size, label, wall, cpu, rss, nbytes = line.rstrip("\n").split("\t")
+    size, label, wall, cpu, rss, nbytes, pgcpu, s3cpu = (line.rstrip("\n").split("\t") + ["", ""])[:8]
     if label not in order:
         order.append(label)
-    rows[(size, label)].append((float(wall), float(cpu), int(rss), int(nbytes) if nbytes else None))
+    rows[(size, label)].append((float(wall), float(cpu), int(rss), int(nbytes) if nbytes else None, float(pgcpu or 0), float(s3cpu or 0)))
 
 info = {}
 for item in meta.strip(",").split(","):
@@ -35,8 +35,14 @@ BACKUP_GZ = "backup.java (gzip, pg_dump 15)"
 BACKUP_ZSTD = "backup.java (default: zstd, pg_dump 17)"
 RESTORE_J1 = "restore.java (from S3)"
 RESTORE_J2 = "restore.java --jobs 2 (from S3)"
+RESTORE_STREAM = "restore.java --stream (from S3)"
 STARTUP = "JBang + JVM start alone (backup.java --version)"
-JAVA = (BACKUP_GZ, BACKUP_ZSTD, RESTORE_J1, RESTORE_J2, STARTUP)
+JAVA = (BACKUP_GZ, BACKUP_ZSTD, RESTORE_J1, RESTORE_STREAM, RESTORE_J2, STARTUP)
+
+
+def md(label):
+    """A label inside a Markdown table cell."""
+    return label.replace("|", "\\|")
 
 
 def med(xs):
@@ -67,7 +73,7 @@ def dump_baseline(label):
 def restore_baseline(label):
     if label in (RESTORE_1, RESTORE_2):
         return None
-    if label == RESTORE_J1:
+    if label in (RESTORE_J1, RESTORE_STREAM):
         return RESTORE_1
     if label == RESTORE_J2:
         return RESTORE_2
@@ -98,10 +104,11 @@ lines = [
     "",
     f"Machine: {os.cpu_count()} cores ({cpu_model()}), {mem_gib:.0f} GiB RAM, Linux {platform.release()}; "
     f"PostgreSQL 15 server on the same machine; pg_dump/pg_restore {pg15}" + (f", pg_dump {pg17} for zstd" if pg17 else "")
-    + "; S3: local s3proxy 2.6.0, filesystem backend.",
+    + f"; S3: local s3proxy {os.environ.get('S3PROXY_VERSION', '?')} over {os.environ.get('S3PROXY', 'https').upper()}, filesystem backend.",
     "",
     f"Command: `{command}`. {runs} run(s) per contender, alternating; each cell is the median, [min-max] when more than one run.",
-    "Wall and CPU (user+sys of every process of the command, not of PostgreSQL's server or s3proxy) from `/usr/bin/time -v`;"
+    "Wall and CPU (user+sys of every process of the command) from `/usr/bin/time -v`; the CPU that PostgreSQL's server and"
+    " s3proxy spent meanwhile (both on the same 2 cores) apart;"
     " peak RSS is that of the script's JVM for the Java rows (JBang's launcher JVM, which exits before it starts, excluded),"
     " else of the largest process. DB MB/s = database size on disk / wall; dump MB/s = dump size / wall.",
     "",
@@ -120,8 +127,8 @@ for size in sizes:
         f"## ~{size} GB dataset: {db / 2**20:.0f} MB on disk; custom-format dump {gz / 2**20:.0f} MB with gzip"
         + (f", {zb / 2**20:.0f} MB with zstd" if zb else ""),
         "",
-        "| contender | wall s | CPU s | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| contender | wall s | CPU s | CPU s of PostgreSQL / s3proxy | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label in order:
         rs = rows.get((size, label))
@@ -130,16 +137,17 @@ for size in sizes:
         w = [r[0] for r in rs]
         c = [r[1] for r in rs]
         m = [r[2] for r in rs]
+        servers = f"{med([r[4] for r in rs]):.1f} / {med([r[5] for r in rs]):.1f}"
         mw = med(w)
         dump = zb if "zstd" in label else gz
         throughput = label != STARTUP
         neon = "" if (label in (DUMP_GZ, DUMP_ZSTD, NEON, STARTUP) or "restore" in label) else ratio(size, label, NEON)
         lines.append(
-            f"| {label} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {cell(m, '{:.0f}')} | "
+            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {cell(m, '{:.0f}')} | "
             f"{db / 2**20 / mw:.0f} | {(f'{dump / 2**20 / mw:.0f}' if dump and throughput else '')} | "
             f"{ratio(size, label, dump_baseline(label))} | {neon} | {ratio(size, label, restore_baseline(label))} |"
             if throughput else
-            f"| {label} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {cell(m, '{:.0f}')} | | | | | |"
+            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {cell(m, '{:.0f}')} | | | | | |"
         )
     lines.append("")
 
@@ -153,16 +161,25 @@ def verdict(ok):
 
 for size in sizes:
     for label, base, limit in ((BACKUP_GZ, DUMP_GZ, 1.05), (BACKUP_ZSTD, DUMP_ZSTD, 1.05), (BACKUP_ZSTD, NEON, 0.5),
-                               (RESTORE_J1, RESTORE_1, 1.10), (RESTORE_J2, RESTORE_2, 1.10)):
+                               (RESTORE_J1, RESTORE_1, 1.10), (RESTORE_STREAM, RESTORE_1, 1.10), (RESTORE_J2, RESTORE_2, 1.10)):
         a, b = wall(size, label), wall(size, base)
         if a and b:
             targets.append(f"| ~{size} GB | {label} ≤ {limit:.2f} × {base} | {a:.1f} s / {b:.1f} s = {a / b:.2f} | {verdict(a / b <= limit)} |")
+if len(sizes) > 1:
+    lo_s, hi_s = sizes[0], sizes[-1]
+    for label, base, limit in ((BACKUP_GZ, DUMP_GZ, 1.05), (BACKUP_ZSTD, DUMP_ZSTD, 1.05), (BACKUP_ZSTD, NEON, 0.5),
+                               (RESTORE_J1, RESTORE_1, 1.10), (RESTORE_STREAM, RESTORE_1, 1.10), (RESTORE_J2, RESTORE_2, 1.10)):
+        a1, a2, b1, b2 = wall(lo_s, label), wall(hi_s, label), wall(lo_s, base), wall(hi_s, base)
+        if None not in (a1, a2, b1, b2) and b2 > b1:
+            r = (a2 - a1) / (b2 - b1)
+            targets.append(f"| ~{lo_s} → ~{hi_s} GB: per extra GB | {label} ≤ {limit:.2f} × {base} | "
+                           f"({a2:.1f} − {a1:.1f}) s / ({b2:.1f} − {b1:.1f}) s = {r:.2f} | {verdict(r <= limit)} |")
 peaks = [(size, label, rss(size, label)) for size in sizes for label in JAVA if rss(size, label)]
 if peaks:
     top = max(peaks, key=lambda p: p[2])
     targets.append(f"| all | JVM peak RSS ≤ 256 MB | largest median: {top[2]:.0f} MB ({top[1]}, ~{top[0]} GB) | {verdict(top[2] <= 256)} |")
 if len(sizes) > 1:
-    for label in (BACKUP_GZ, BACKUP_ZSTD, RESTORE_J1, RESTORE_J2):
+    for label in (BACKUP_GZ, BACKUP_ZSTD, RESTORE_J1, RESTORE_STREAM, RESTORE_J2):
         got = [(s, rss(s, label)) for s in sizes if rss(s, label)]
         if len(got) > 1:
             lo, hi = min(g[1] for g in got), max(g[1] for g in got)

@@ -20,7 +20,7 @@ command -v jbang >/dev/null 2>&1 || export PATH="$root/tools:$PATH"
 SIZES=${SIZES:-"1 5"}
 RUNS=${RUNS:-3}
 ONLY=${ONLY:-.}
-S3PROXY_VERSION=${S3PROXY_VERSION:-4.1.0}
+export S3PROXY_VERSION=${S3PROXY_VERSION:-4.1.0}
 pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 pg17=${PG17_BIN:-$HOME/.cache/pgdump-s3/pg17/bin}
 if [ ! -x "$pg17/pg_dump" ] && [ -x "$root/../shared/tools/pg-client" ] && [ "$(id -u)" = 0 ]; then
@@ -51,24 +51,45 @@ as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/pg.log" -w -o "-p $pg_port -k /t
   -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=8GB -c shared_buffers=1GB -c maintenance_work_mem=512MB" start >/dev/null
 # The password travels in the URL, as DATABASE_URL does in CI (every contender gets the same URL).
 server="postgresql://postgres:bench@127.0.0.1:$pg_port"
-psql() { "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql() { PGOPTIONS="-c client_min_messages=warning" "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-# --- S3: s3proxy with a filesystem backend (moto keeps objects in memory and is slow for GBs).
+# --- S3: s3proxy with a filesystem backend (moto keeps objects in memory and is slow for GBs), over HTTPS like
+# real S3: over plain HTTP the AWS SDK signs every chunk of every upload (an extra SHA-256 pass and copy of the
+# data) that it never does against https://s3.amazonaws.com, so HTTP would measure a cost users do not pay.
+# S3PROXY=http measures that case instead. Self-signed certificate for 127.0.0.1, trusted by Java and the aws CLI.
 jar=$HOME/.m2/repository/org/gaul/s3proxy/$S3PROXY_VERSION/s3proxy-$S3PROXY_VERSION-jar-with-dependencies.jar
 [ -f "$jar" ] || mvn -q dependency:get -Dartifact=org.gaul:s3proxy:$S3PROXY_VERSION:jar:jar-with-dependencies >/dev/null
 s3_port=$(free_port)
 rm -rf "$work/s3"; mkdir -p "$work/s3"
-cat > "$work/s3proxy.conf" <<CONF
-s3proxy.endpoint=http://127.0.0.1:$s3_port
-s3proxy.authorization=aws-v2-or-v4
-s3proxy.identity=bench
-s3proxy.credential=benchsecret
-jclouds.provider=filesystem
-jclouds.filesystem.basedir=$work/s3
-CONF
-java -jar "$jar" --properties "$work/s3proxy.conf" >"$work/s3proxy.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$s3_port/" >/dev/null 2>&1 && break; sleep 0.3; done
-export AWS_ENDPOINT_URL="http://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
+scheme=${S3PROXY:-https}
+if [ ! -f "$work/tls/trust.p12" ]; then
+  rm -rf "$work/tls"; mkdir -p "$work/tls"
+  keytool -genkeypair -alias s3proxy -keyalg EC -groupname secp256r1 -validity 3650 -dname CN=127.0.0.1 -ext SAN=ip:127.0.0.1 \
+    -keystore "$work/tls/server.p12" -storetype pkcs12 -storepass benchpass -keypass benchpass 2>/dev/null
+  keytool -exportcert -rfc -alias s3proxy -keystore "$work/tls/server.p12" -storepass benchpass > "$work/tls/ca.pem" 2>/dev/null
+  keytool -importcert -noprompt -alias s3proxy -file "$work/tls/ca.pem" -keystore "$work/tls/trust.p12" -storetype pkcs12 -storepass benchpass >/dev/null 2>&1
+fi
+{
+  if [ "$scheme" = https ]; then
+    echo "s3proxy.secure-endpoint=https://127.0.0.1:$s3_port"
+    echo "s3proxy.keystore-path=$work/tls/server.p12"
+    echo "s3proxy.keystore-password=benchpass"
+  else
+    echo "s3proxy.endpoint=http://127.0.0.1:$s3_port"
+  fi
+  echo "s3proxy.authorization=aws-v2-or-v4"
+  echo "s3proxy.identity=bench"
+  echo "s3proxy.credential=benchsecret"
+  echo "jclouds.provider=filesystem"
+  echo "jclouds.filesystem.basedir=$work/s3"
+} > "$work/s3proxy.conf"
+JAVA_TOOL_OPTIONS= java -jar "$jar" --properties "$work/s3proxy.conf" >"$work/s3proxy.log" 2>&1 & pids+=($!)
+s3proxy_pid=$!
+for _ in $(seq 100); do curl -sk "$scheme://127.0.0.1:$s3_port/" >/dev/null 2>&1 && break; sleep 0.3; done
+export AWS_ENDPOINT_URL="$scheme://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
+export AWS_CA_BUNDLE=$work/tls/ca.pem
+# For the scripts' JVMs (JBang's launcher ignores it; it prints "Picked up JAVA_TOOL_OPTIONS" on stderr only).
+export JAVA_TOOL_OPTIONS="-Djavax.net.ssl.trustStore=$work/tls/trust.p12 -Djavax.net.ssl.trustStorePassword=benchpass -Djavax.net.ssl.trustStoreType=pkcs12"
 unset AWS_PROFILE AWS_DEFAULT_PROFILE S3_BUCKET_NAME S3_PREFIX DATABASE_URL RESTORE_DATABASE_URL PG_DUMP 2>/dev/null || true
 export S3_BUCKET=bench
 aws s3 mb "s3://$S3_BUCKET" >/dev/null
@@ -80,17 +101,24 @@ jbang build backup.java >/dev/null; jbang build restore.java >/dev/null
 # every process of the command); rss-watch.py for the peak RSS of each kind of process (see there).
 results=$work/results.tsv
 : > "$results"
+# CPU seconds a server spent: its own plus that of its exited children (PostgreSQL's backends are the postmaster's).
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / hz }' "/proc/$1/stat"; }
 measure() { # measure SIZE LABEL COMMAND...
   local size=$1 label=$2; shift 2
   echo "$label" | grep -Eq -- "$ONLY" || return 0
   local t=$work/time.txt rss=$work/rss.txt status=0
   rm -f "$rss"
+  local pg_pid pg0 s30
+  pg_pid=$(head -1 "$work/data/postmaster.pid"); pg0=$(cpu_of "$pg_pid"); s30=$(cpu_of "$s3proxy_pid")
   /usr/bin/time -v -o "$t" bash -o pipefail -c "$*" >"$work/last.out" 2>"$work/last.err" &
   local tpid=$!
   python3 "$root/bench/rss-watch.py" "$tpid" "$rss" &
   local wpid=$!
   wait "$tpid" || status=$?
   wait "$wpid" || true
+  local pgcpu s3cpu
+  sleep 0.3 # let the postmaster reap the command's backends, whose CPU it then counts
+  pgcpu=$(echo "$(cpu_of "$pg_pid") - $pg0" | bc); s3cpu=$(echo "$(cpu_of "$s3proxy_pid") - $s30" | bc)
   if [ "$status" != 0 ]; then
     [ -n "${KEEP_GOING:-}" ] && { echo "bench: '$label' failed (exit $status): $(tail -1 "$work/last.err")" >&2; return 0; }
     echo "bench: '$label' failed (exit $status):" >&2; tail -5 "$work/last.err" >&2; return 1
@@ -104,8 +132,8 @@ measure() { # measure SIZE LABEL COMMAND...
   bytes=$(python3 -c 'import json,sys
 try: d=json.load(open(sys.argv[1])); print(d["backups"][0]["sizeBytes"])
 except Exception: print("")' "$work/last.out")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" >> "$results"
-  printf '  %-46s wall %7.1f s  cpu %7.1f s  peak rss %5d MB%s\n' "$label" "$wall" "$cpu" "$peak" "$([ "$jvm" -gt 0 ] && echo ' (JVM)')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" >> "$results"
+  printf '  %-46s wall %7.1f s  cpu %7.1f s (+ postgres %5.1f, s3proxy %5.1f)  peak rss %5d MB%s\n' "$label" "$wall" "$cpu" "$pgcpu" "$s3cpu" "$peak" "$([ "$jvm" -gt 0 ] && echo ' (JVM)')"
 }
 
 declare -A dbsize gzsize
@@ -121,7 +149,7 @@ for size in $SIZES; do
     "$pgbin/pgbench" -q -i -s "$scale" -d "$server/${db}_loading" >/dev/null 2>&1
     psql -d "$server/${db}_loading" <<SQL
 create table documents (id bigint primary key, title text, body text, attrs jsonb, thumbnail bytea, created_at timestamptz);
-select setseed(0.42);
+select setseed(0.42) \gset
 with w as (select string_to_array('the of and to in is for on that with invoice order customer shipment payment refund account'
   || ' delivery address product price total discount status pending approved rejected warehouse supplier contract quantity unit'
   || ' tax currency euro dollar monday tuesday note please thanks regards update request ticket issue resolved priority high low'
@@ -168,13 +196,14 @@ SQL
   flags="--exit-on-error --no-owner --no-acl"
   for run in $(seq "$RUNS"); do
     echo " restore run $run of $RUNS"
-    for contender in 1 2 3 4; do
+    for contender in 1 2 3 4 5; do
       psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
       case $contender in
         1) measure "$size" "pg_restore --single-transaction, local file" "$pgbin/pg_restore $flags --single-transaction -d '$server/restored' '$work/dump.file'" ;;
         2) measure "$size" "restore.java (from S3)" "jbang restore.java --name $db-gzip --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
-        3) measure "$size" "pg_restore --jobs 2, local file" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dump.file'" ;;
-        4) measure "$size" "restore.java --jobs 2 (from S3)" "jbang restore.java --name $db-gzip --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
+        3) measure "$size" "restore.java --stream (from S3)" "jbang restore.java --stream --name $db-gzip --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
+        4) measure "$size" "pg_restore --jobs 2, local file" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dump.file'" ;;
+        5) measure "$size" "restore.java --jobs 2 (from S3)" "jbang restore.java --name $db-gzip --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
       esac
     done
   done
