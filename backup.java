@@ -642,8 +642,11 @@ class Backup implements Callable<Integer> {
             pool.execute(() -> {
                 try {
                     if (failure.get() != null || aborted) return;
+                    // The part's CRC32 computed here, in one pass over the buffer, and sent as a header: left to the SDK, it
+                    // is sent as a trailer, which makes the SDK copy the whole part into aws-chunked encoding on the way out.
                     UploadPartRequest request = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId)
-                            .partNumber(partNumber).contentLength((long) len).checksumAlgorithm(ChecksumAlgorithm.CRC32).build();
+                            .partNumber(partNumber).contentLength((long) len).checksumAlgorithm(ChecksumAlgorithm.CRC32)
+                            .checksumCRC32(crc32(buf, len)).build();
                     // A content provider, not a stream: every retry gets a fresh view of the same buffer (no copy).
                     UploadPartResponse response = s3.uploadPart(request,
                             RequestBody.fromContentProvider(() -> new ByteArrayInputStream(buf, 0, len), len, "application/octet-stream"));
@@ -654,6 +657,14 @@ class Backup implements Callable<Integer> {
                     release(buf);
                 }
             });
+        }
+
+        /** S3's x-amz-checksum-crc32: the base64 of the big-endian CRC32 (java.util.zip.CRC32 is a CPU intrinsic). */
+        static String crc32(byte[] buf, int len) {
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(buf, 0, len);
+            long v = crc.getValue();
+            return java.util.Base64.getEncoder().encodeToString(new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v});
         }
 
         private void release(byte[] buf) {

@@ -2,11 +2,16 @@
 # Benchmarks backup.java and restore.java against the baselines of design.md section 6, in one run, on the
 # same database and the same local S3 server, alternating the contenders and repeating each (median, min-max).
 #
-#   bash bench/run.sh                 # sizes 1 and 5 GB, 3 runs each
-#   SIZES="1" RUNS=3 bash bench/run.sh
+#   bash bench/run.sh                         # sizes ~1 and ~5 GB, 3 runs each
+#   SIZES="1 2" RUNS=3 bash bench/run.sh      # sizes in GB of database on disk; fractions work (SIZES=0.1)
+#   SIZES=0.1 RUNS=1 ONLY='backup' bash bench/run.sh   # only the contenders whose label matches (grep -E)
+#   SIZES="1 5" PREPARE_ONLY=1 bash bench/run.sh       # only create the datasets (kept in bench/work)
+#   KEEP_GOING=1 ...                                   # a failed contender is reported, not fatal
 #
-# Needs: PostgreSQL server binaries (/usr/lib/postgresql/N/bin), the aws CLI, Maven (to fetch s3proxy),
-# /usr/bin/time. Uses pg_dump 17 (zstd) from ../shared/tools/pg-client when available (PG17_BIN).
+# Needs: PostgreSQL server binaries (/usr/lib/postgresql/N/bin), the aws CLI, Java 17+, Maven (to fetch
+# s3proxy once), python3, /usr/bin/time. Uses pg_dump 17 (zstd) from $PG17_BIN (default
+# ~/.cache/pgdump-s3/pg17/bin, installed by ../shared/tools/pg-client when present and run as root).
+# Datasets are created once (not timed) and kept in bench/work (gitignored; delete it to start over).
 # Writes bench/results/YYYY-MM-DD-HHMM.md and prints it. Everything it starts is stopped at the end.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,7 +19,8 @@ cd "$root"
 command -v jbang >/dev/null 2>&1 || export PATH="$root/tools:$PATH"
 SIZES=${SIZES:-"1 5"}
 RUNS=${RUNS:-3}
-S3PROXY_VERSION=2.6.0
+ONLY=${ONLY:-.}
+export S3PROXY_VERSION=${S3PROXY_VERSION:-4.1.0}
 pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 pg17=${PG17_BIN:-$HOME/.cache/pgdump-s3/pg17/bin}
 if [ ! -x "$pg17/pg_dump" ] && [ -x "$root/../shared/tools/pg-client" ] && [ "$(id -u)" = 0 ]; then
@@ -35,145 +41,181 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- PostgreSQL: a throwaway cluster, tuned for loading, not for durability.
+# --- PostgreSQL: a throwaway cluster, tuned for loading and restoring, not for durability (same for every contender).
 pg_port=$(free_port)
-export PGPASSWORD=bench
 if [ ! -d "$work/data" ]; then
   printf 'bench\n' > "$work/pw"; [ "$(id -u)" = 0 ] && chown -R postgres "$work"
   as_pg "$pgbin/initdb" -D "$work/data" -U postgres --auth=scram-sha-256 --pwfile="$work/pw" -E UTF8 --locale=C >/dev/null
 fi
 as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/pg.log" -w -o "-p $pg_port -k /tmp -c listen_addresses=127.0.0.1 \
   -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=8GB -c shared_buffers=1GB -c maintenance_work_mem=512MB" start >/dev/null
-server="postgresql://postgres@127.0.0.1:$pg_port"
-psql() { "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+# The password travels in the URL, as DATABASE_URL does in CI (every contender gets the same URL).
+server="postgresql://postgres:bench@127.0.0.1:$pg_port"
+psql() { PGOPTIONS="-c client_min_messages=warning" "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-# --- S3: s3proxy with a filesystem backend (moto keeps objects in memory and is slow for GBs).
+# --- S3: s3proxy with a filesystem backend (moto keeps objects in memory and is slow for GBs), over HTTPS like
+# real S3: over plain HTTP the AWS SDK signs every chunk of every upload (an extra SHA-256 pass and copy of the
+# data) that it never does against https://s3.amazonaws.com, so HTTP would measure a cost users do not pay.
+# S3PROXY=http measures that case instead. Self-signed certificate for 127.0.0.1, trusted by Java and the aws CLI.
 jar=$HOME/.m2/repository/org/gaul/s3proxy/$S3PROXY_VERSION/s3proxy-$S3PROXY_VERSION-jar-with-dependencies.jar
 [ -f "$jar" ] || mvn -q dependency:get -Dartifact=org.gaul:s3proxy:$S3PROXY_VERSION:jar:jar-with-dependencies >/dev/null
 s3_port=$(free_port)
-mkdir -p "$work/s3"
-cat > "$work/s3proxy.conf" <<CONF
-s3proxy.endpoint=http://127.0.0.1:$s3_port
-s3proxy.authorization=aws-v2-or-v4
-s3proxy.identity=bench
-s3proxy.credential=benchsecret
-jclouds.provider=filesystem
-jclouds.filesystem.basedir=$work/s3
-CONF
-java -jar "$jar" --properties "$work/s3proxy.conf" >"$work/s3proxy.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$s3_port/" >/dev/null 2>&1 && break; sleep 0.3; done
-export AWS_ENDPOINT_URL="http://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
+rm -rf "$work/s3"; mkdir -p "$work/s3"
+scheme=${S3PROXY:-https}
+if [ ! -f "$work/tls/trust.p12" ]; then
+  rm -rf "$work/tls"; mkdir -p "$work/tls"
+  keytool -genkeypair -alias s3proxy -keyalg EC -groupname secp256r1 -validity 3650 -dname CN=127.0.0.1 -ext SAN=ip:127.0.0.1 \
+    -keystore "$work/tls/server.p12" -storetype pkcs12 -storepass benchpass -keypass benchpass 2>/dev/null
+  keytool -exportcert -rfc -alias s3proxy -keystore "$work/tls/server.p12" -storepass benchpass > "$work/tls/ca.pem" 2>/dev/null
+  keytool -importcert -noprompt -alias s3proxy -file "$work/tls/ca.pem" -keystore "$work/tls/trust.p12" -storetype pkcs12 -storepass benchpass >/dev/null 2>&1
+fi
+{
+  if [ "$scheme" = https ]; then
+    echo "s3proxy.secure-endpoint=https://127.0.0.1:$s3_port"
+    echo "s3proxy.keystore-path=$work/tls/server.p12"
+    echo "s3proxy.keystore-password=benchpass"
+  else
+    echo "s3proxy.endpoint=http://127.0.0.1:$s3_port"
+  fi
+  echo "s3proxy.authorization=aws-v2-or-v4"
+  echo "s3proxy.identity=bench"
+  echo "s3proxy.credential=benchsecret"
+  echo "jclouds.provider=filesystem"
+  echo "jclouds.filesystem.basedir=$work/s3"
+} > "$work/s3proxy.conf"
+JAVA_TOOL_OPTIONS= java -jar "$jar" --properties "$work/s3proxy.conf" >"$work/s3proxy.log" 2>&1 & pids+=($!)
+s3proxy_pid=$!
+for _ in $(seq 100); do curl -sk "$scheme://127.0.0.1:$s3_port/" >/dev/null 2>&1 && break; sleep 0.3; done
+export AWS_ENDPOINT_URL="$scheme://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
+export AWS_CA_BUNDLE=$work/tls/ca.pem
+# For the scripts' JVMs (JBang's launcher ignores it; it prints "Picked up JAVA_TOOL_OPTIONS" on stderr only).
+export JAVA_TOOL_OPTIONS="-Djavax.net.ssl.trustStore=$work/tls/trust.p12 -Djavax.net.ssl.trustStorePassword=benchpass -Djavax.net.ssl.trustStoreType=pkcs12"
+unset AWS_PROFILE AWS_DEFAULT_PROFILE S3_BUCKET_NAME S3_PREFIX DATABASE_URL RESTORE_DATABASE_URL PG_DUMP 2>/dev/null || true
 export S3_BUCKET=bench
-aws s3 mb "s3://$S3_BUCKET" --endpoint-url "$AWS_ENDPOINT_URL" >/dev/null 2>&1 || true
+aws s3 mb "s3://$S3_BUCKET" >/dev/null
 
 # Build the scripts once, so JBang's first compile is not measured.
-jbang build backup.java >/dev/null 2>&1; jbang build restore.java >/dev/null 2>&1
+jbang build backup.java >/dev/null; jbang build restore.java >/dev/null
 
-# --- Measuring: /usr/bin/time -v around the whole command (pipelines included: peak RSS is the largest process).
+# --- Measuring: /usr/bin/time -v around the whole command (pipelines included) for wall and CPU (user+sys of
+# every process of the command); rss-watch.py for the peak RSS of each kind of process (see there).
 results=$work/results.tsv
 : > "$results"
+# CPU seconds a server spent: its own plus that of its exited children (PostgreSQL's backends are the postmaster's).
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / hz }' "/proc/$1/stat"; }
 measure() { # measure SIZE LABEL COMMAND...
   local size=$1 label=$2; shift 2
-  local t=$work/time.txt
-  if ! /usr/bin/time -v -o "$t" bash -o pipefail -c "$*" >"$work/last.out" 2>"$work/last.err"; then
-    echo "bench: '$label' failed:" >&2; tail -5 "$work/last.err" >&2; return 1
+  echo "$label" | grep -Eq -- "$ONLY" || return 0
+  local t=$work/time.txt rss=$work/rss.txt status=0
+  rm -f "$rss"
+  local pg_pid pg0 s30
+  pg_pid=$(head -1 "$work/data/postmaster.pid"); pg0=$(cpu_of "$pg_pid"); s30=$(cpu_of "$s3proxy_pid")
+  /usr/bin/time -v -o "$t" bash -o pipefail -c "$*" >"$work/last.out" 2>"$work/last.err" &
+  local tpid=$!
+  python3 "$root/bench/rss-watch.py" "$tpid" "$rss" &
+  local wpid=$!
+  wait "$tpid" || status=$?
+  wait "$wpid" || true
+  local pgcpu s3cpu
+  sleep 0.3 # let the postmaster reap the command's backends, whose CPU it then counts
+  pgcpu=$(echo "$(cpu_of "$pg_pid") - $pg0" | bc); s3cpu=$(echo "$(cpu_of "$s3proxy_pid") - $s30" | bc)
+  if [ "$status" != 0 ]; then
+    [ -n "${KEEP_GOING:-}" ] && { echo "bench: '$label' failed (exit $status): $(tail -1 "$work/last.err")" >&2; return 0; }
+    echo "bench: '$label' failed (exit $status):" >&2; tail -5 "$work/last.err" >&2; return 1
   fi
-  local wall cpu rss
+  local wall cpu jvm any bytes
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$t")
   cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$t")
-  rss=$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$t")
-  printf '%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$rss" >> "$results"
-  printf '  %-40s wall %6.1f s  cpu %6.1f s  rss %5d MB\n' "$label" "$wall" "$cpu" "$rss"
+  jvm=$(sed -n 's/.*jvm=\([0-9]*\).*/\1/p' "$rss"); any=$(sed -n 's/.*any=\([0-9]*\).*/\1/p' "$rss")
+  # The script's JVM when there is one (not JBang's launcher, which has exited before it starts), else the largest process.
+  local peak=$(( (jvm > 0 ? jvm : any) / 1024 ))
+  bytes=$(python3 -c 'import json,sys
+try: d=json.load(open(sys.argv[1])); print(d["backups"][0]["sizeBytes"])
+except Exception: print("")' "$work/last.out")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" >> "$results"
+  printf '  %-46s wall %7.1f s  cpu %7.1f s (+ postgres %5.1f, s3proxy %5.1f)  peak rss %5d MB%s\n' "$label" "$wall" "$cpu" "$pgcpu" "$s3cpu" "$peak" "$([ "$jvm" -gt 0 ] && echo ' (JVM)')"
 }
 
-declare -A dbsize dumpsize
+declare -A dbsize gzsize
 for size in $SIZES; do
-  db=bench_${size}g
-  # --- Dataset: pgbench tables + a mixed text/jsonb/bytea table, deterministic (fixed seeds), about SIZE GB on disk.
+  db=bench_${size//./_}g
+  # --- Dataset, about SIZE GB on disk: pgbench tables (scale 28 per GB, ~40%) and a table of documents (800k rows per
+  # GB, ~60%: text drawn from a vocabulary, jsonb, incompressible bytea like thumbnails, timestamps), so that the dump
+  # compresses about 4:1 like real data. Deterministic (setseed, hashes), so every machine dumps the same bytes. Not timed.
   if [ "$(psql -d "$server/postgres" -A -t -c "select count(*) from pg_database where datname = '$db'")" = 0 ]; then
-    echo "== creating $db (~$size GB)"
-    psql -d "$server/postgres" -c "create database $db"
-    pgbench -q -i -s $((size * 35)) -d "$server/$db" >/dev/null 2>&1
-    psql -d "$server/$db" <<SQL
+    echo "== creating $db (~$size GB; not timed)"
+    scale=$(python3 -c "print(max(1, round($size * 28)))"); rows=$(python3 -c "print(int($size * 800000))")
+    psql -d "$server/postgres" -c "drop database if exists ${db}_loading" -c "create database ${db}_loading"
+    "$pgbin/pgbench" -q -i -s "$scale" -d "$server/${db}_loading" >/dev/null 2>&1
+    psql -d "$server/${db}_loading" <<SQL
 create table documents (id bigint primary key, title text, body text, attrs jsonb, thumbnail bytea, created_at timestamptz);
+select setseed(0.42) \gset
+with w as (select string_to_array('the of and to in is for on that with invoice order customer shipment payment refund account'
+  || ' delivery address product price total discount status pending approved rejected warehouse supplier contract quantity unit'
+  || ' tax currency euro dollar monday tuesday note please thanks regards update request ticket issue resolved priority high low'
+  || ' medium agent email phone call meeting review report quarter annual budget forecast sales region north south east west team'
+  || ' manager project deadline', ' ') a)
 insert into documents
 select g,
-       'Document ' || g || ' about ' || (array['invoices','shipping','returns','support','billing'])[1 + g % 5],
-       repeat(md5(g::text) || ' lorem ipsum dolor sit amet ' || (g % 1000) || ' ', 1 + g % 12),
-       jsonb_build_object('customer', g % 50000, 'tags', jsonb_build_array('t' || g % 7, 't' || g % 13), 'score', (g % 1000) / 10.0),
-       decode(repeat(md5((g % 5000)::text), 4), 'hex') || decode(md5(g::text), 'hex'),
-       timestamptz '2024-01-01' + (g || ' seconds')::interval
-from generate_series(1, $((size * 1000000))) g;
+       'Document ' || g || ' about ' || w.a[1 + g % array_length(w.a, 1)],
+       (select string_agg(w.a[1 + floor(random() * array_length(w.a, 1) + i * 0)::int], ' ') from generate_series(1, 5 + g % 90) i)
+         || ' ' || (random() * 1e6)::int,
+       jsonb_build_object('customer', (random() * 50000)::int, 'tags', jsonb_build_array('t' || g % 7, 't' || g % 13),
+                          'score', round((random() * 100)::numeric, 2), 'ref', md5(g::text)),
+       (select string_agg(sha256(int8send(g * 64 + i)), ''::bytea) from generate_series(1, 1 + g % 8) i),
+       timestamptz '2024-01-01' + (random() * 3e7 || ' seconds')::interval
+from generate_series(1, $rows) g, w;
 vacuum analyze;
 SQL
+    # Renamed only when complete: an interrupted creation is never mistaken for a dataset.
+    psql -d "$server/postgres" -c "alter database ${db}_loading rename to $db"
   fi
+  if [ -n "${PREPARE_ONLY:-}" ]; then echo "== $db ready"; continue; fi
   dbsize[$size]=$(psql -d "$server/$db" -A -t -c "select pg_database_size(current_database())")
   url="$server/$db"
-  echo "== $db: $((dbsize[$size] / 1048576)) MB on disk; $RUNS runs each, alternating"
+  echo "== $db: $((dbsize[$size] / 1048576)) MB on disk; $RUNS runs of each contender, alternating"
   for run in $(seq "$RUNS"); do
-    echo " run $run"
-    measure "$size" "pg_dump -Fc (gzip) > /dev/null" "$pgbin/pg_dump -Fc -d '$url' -f /dev/null"
-    measure "$size" "Neon guide: pg_dump file + aws s3 cp" "$pgbin/pg_dump -Fc -d '$url' -f '$work/dump.file' && aws s3 cp --only-show-errors '$work/dump.file' s3://$S3_BUCKET/neon/$db.dump; rm -f '$work/dump.file'"
+    echo " run $run of $RUNS"
+    measure "$size" "pg_dump -Fc (gzip) > /dev/null" "$pgbin/pg_dump -Fc -d '$url' > /dev/null"
+    measure "$size" "Neon guide: pg_dump -Fc file, then aws s3 cp" "$pgbin/pg_dump -Fc -d '$url' -f '$work/dump.file' && aws s3 cp --only-show-errors '$work/dump.file' s3://$S3_BUCKET/neon/$db.dump; rm -f '$work/dump.file'"
     measure "$size" "shell: pg_dump -Fc | aws s3 cp -" "$pgbin/pg_dump -Fc -d '$url' | aws s3 cp --only-show-errors - s3://$S3_BUCKET/stream/$db.dump"
-    measure "$size" "backup.java (gzip, pg_dump 15)" "jbang backup.java --database-url '$url' --name $db-gzip --pg-dump $pgbin/pg_dump"
+    measure "$size" "backup.java (gzip, pg_dump 15)" "jbang backup.java --json --database-url '$url' --name $db-gzip --pg-dump $pgbin/pg_dump"
     if [ -n "$pg17" ]; then
-      measure "$size" "pg_dump 17 -Fc --compress=zstd > /dev/null" "$pg17/pg_dump -Fc --compress=zstd -d '$url' -f /dev/null"
-      measure "$size" "backup.java (default: zstd, pg_dump 17)" "jbang backup.java --database-url '$url' --name $db-zstd --pg-dump $pg17/pg_dump"
+      measure "$size" "pg_dump 17 -Fc --compress=zstd > /dev/null" "$pg17/pg_dump -Fc --compress=zstd -d '$url' > /dev/null"
+      measure "$size" "backup.java (default: zstd, pg_dump 17)" "jbang backup.java --json --database-url '$url' --name $db-zstd --pg-dump $pg17/pg_dump"
     fi
+    measure "$size" "JBang + JVM start alone (backup.java --version)" "jbang backup.java --version"
   done
-  # Restore: the same dump from a local file with pg_restore, vs restore.java from S3 (and --jobs 2).
+  # Restore: the same gzip dump, from a local file with pg_restore vs from S3 with restore.java (which downloads to a
+  # temp file, checks size and SHA-256, lists the archive, then runs pg_restore with these same flags).
   "$pgbin/pg_dump" -Fc -d "$url" -f "$work/dump.file"
-  dumpsize[$size]=$(stat -c %s "$work/dump.file")
+  gzsize[$size]=$(stat -c %s "$work/dump.file")
+  if echo restore | grep -Eq -- "$ONLY" && ! aws s3 ls "s3://$S3_BUCKET/pg-backups/$db-gzip/" >/dev/null 2>&1; then
+    jbang backup.java --database-url "$url" --name "$db-gzip" --pg-dump "$pgbin/pg_dump" 2>/dev/null
+  fi
+  flags="--exit-on-error --no-owner --no-acl"
   for run in $(seq "$RUNS"); do
-    for contender in pg_restore restore.java "restore.java --jobs 2"; do
+    echo " restore run $run of $RUNS"
+    for contender in 1 2 3 4 5; do
       psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
       case $contender in
-        pg_restore) measure "$size" "pg_restore from a local file" "$pgbin/pg_restore --no-owner --no-acl -d '$server/restored' '$work/dump.file'" ;;
-        restore.java) measure "$size" "restore.java (from S3)" "jbang restore.java restore --name $db-gzip --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
-        *) measure "$size" "restore.java --jobs 2 (from S3)" "jbang restore.java restore --name $db-gzip --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
+        1) measure "$size" "pg_restore --single-transaction, local file" "$pgbin/pg_restore $flags --single-transaction -d '$server/restored' '$work/dump.file'" ;;
+        2) measure "$size" "restore.java (from S3)" "jbang restore.java --name $db-gzip --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
+        3) measure "$size" "restore.java --stream (from S3)" "jbang restore.java --stream --name $db-gzip --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
+        4) measure "$size" "pg_restore --jobs 2, local file" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dump.file'" ;;
+        5) measure "$size" "restore.java --jobs 2 (from S3)" "jbang restore.java --name $db-gzip --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
       esac
     done
   done
+  psql -d "$server/postgres" -c "drop database if exists restored with (force)"
   rm -f "$work/dump.file"
 done
 
+[ -n "${PREPARE_ONLY:-}" ] && exit 0
 # --- Report: median and min-max per contender and size, ratios to the baselines.
 out=$root/bench/results/$(date -u +%Y-%m-%d-%H%M).md
-python3 - "$results" "$out" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" "${SIZES}" \
-  "$(for s in $SIZES; do printf '%s=%s=%s,' "$s" "${dbsize[$s]}" "${dumpsize[$s]}"; done)" <<'PY'
-import sys, statistics, collections
-results, out, cores, mem, sizes, meta = sys.argv[1:7]
-rows = collections.defaultdict(list)
-order = []
-for line in open(results):
-    size, label, wall, cpu, rss = line.rstrip("\n").split("\t")
-    if (size, label) not in rows: order.append((size, label))
-    rows[(size, label)].append((float(wall), float(cpu), int(rss)))
-info = {}
-for item in meta.strip(",").split(","):
-    s, db, dump = item.split("=")
-    info[s] = (int(db), int(dump))
-def med(xs): return statistics.median(xs)
-lines = [f"# Benchmark {out.rsplit('/',1)[-1][:-3]}", "",
-         f"Machine: {cores} cores, {mem} GiB RAM; local s3proxy (filesystem backend); medians of the runs, min-max in brackets.", ""]
-baselines = {"dump": "pg_dump -Fc (gzip) > /dev/null", "neon": "Neon guide: pg_dump file + aws s3 cp", "restore": "pg_restore from a local file"}
-for size in sizes.split():
-    db, dump = info[size]
-    lines += [f"## ~{size} GB database ({db/2**20:.0f} MB on disk, gzip dump {dump/2**20:.0f} MB)", "",
-              "| contender | wall s | CPU s | peak RSS MB | DB MB/s | dump MB/s | × pg_dump→/dev/null | × Neon pipeline | × pg_restore file |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    base = {k: med([r[0] for r in rows[(size, v)]]) for k, v in baselines.items() if rows.get((size, v))}
-    for (s, label) in order:
-        if s != size: continue
-        rs = rows[(s, label)]
-        w = [r[0] for r in rs]; c = [r[1] for r in rs]; m = [r[2] for r in rs]
-        mw = med(w)
-        ratio = lambda k: f"{mw / base[k]:.2f}" if k in base and base[k] > 0 else ""
-        is_restore = "restore" in label
-        lines.append(f"| {label} | {mw:.1f} [{min(w):.1f}-{max(w):.1f}] | {med(c):.1f} | {med(m):.0f} [{min(m)}-{max(m)}] | "
-                     f"{db/2**20/mw:.0f} | {dump/2**20/mw:.0f} | {'' if is_restore else ratio('dump')} | {'' if is_restore else ratio('neon')} | {ratio('restore') if is_restore else ''} |")
-    lines.append("")
-open(out, "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+python3 "$root/bench/report.py" "$results" "$out" "${SIZES}" \
+  "$(for s in $SIZES; do printf '%s=%s=%s,' "$s" "${dbsize[$s]}" "${gzsize[$s]}"; done)" \
+  "$("$pgbin/pg_dump" --version | awk '{print $3}')" "$([ -n "$pg17" ] && "$pg17/pg_dump" --version | awk '{print $3}')" \
+  "SIZES=\"$SIZES\" RUNS=$RUNS$([ "$ONLY" = . ] || printf " ONLY='%s'" "$ONLY") bash bench/run.sh"
 echo "Written to $out"

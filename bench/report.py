@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's measurements into the Markdown report: medians, min-max, ratios, the issue's targets.
+
+    report.py RESULTS_TSV OUT_MD "SIZES" "SIZE=DB_BYTES=GZIP_DUMP_BYTES,..." PG_DUMP_VERSION PG17_VERSION COMMAND
+"""
+import collections
+import os
+import platform
+import statistics
+import sys
+from datetime import datetime, timezone
+
+results, out, sizes, meta, pg15, pg17, command = sys.argv[1:8]
+sizes = sizes.split()
+
+rows = collections.defaultdict(list)  # (size, label) -> [(wall, cpu, rss_mb, dump_bytes or None, postgres cpu, s3proxy cpu)]
+order = []
+for line in open(results):
+    size, label, wall, cpu, rss, nbytes, pgcpu, s3cpu = (line.rstrip("\n").split("\t") + ["", ""])[:8]
+    if label not in order:
+        order.append(label)
+    rows[(size, label)].append((float(wall), float(cpu), int(rss), int(nbytes) if nbytes else None, float(pgcpu or 0), float(s3cpu or 0)))
+
+info = {}
+for item in meta.strip(",").split(","):
+    s, db, dump = item.split("=")
+    info[s] = (int(db or 0), int(dump or 0))
+
+DUMP_GZ = "pg_dump -Fc (gzip) > /dev/null"
+DUMP_ZSTD = "pg_dump 17 -Fc --compress=zstd > /dev/null"
+NEON = "Neon guide: pg_dump -Fc file, then aws s3 cp"
+RESTORE_1 = "pg_restore --single-transaction, local file"
+RESTORE_2 = "pg_restore --jobs 2, local file"
+BACKUP_GZ = "backup.java (gzip, pg_dump 15)"
+BACKUP_ZSTD = "backup.java (default: zstd, pg_dump 17)"
+RESTORE_J1 = "restore.java (from S3)"
+RESTORE_J2 = "restore.java --jobs 2 (from S3)"
+RESTORE_STREAM = "restore.java --stream (from S3)"
+STARTUP = "JBang + JVM start alone (backup.java --version)"
+JAVA = (BACKUP_GZ, BACKUP_ZSTD, RESTORE_J1, RESTORE_STREAM, RESTORE_J2, STARTUP)
+
+
+def md(label):
+    """A label inside a Markdown table cell."""
+    return label.replace("|", "\\|")
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def wall(size, label):
+    rs = rows.get((size, label))
+    return med([r[0] for r in rs]) if rs else None
+
+
+def rss(size, label):
+    rs = rows.get((size, label))
+    return med([r[2] for r in rs]) if rs else None
+
+
+def zstd_bytes(size):
+    got = [r[3] for r in rows.get((size, BACKUP_ZSTD), []) if r[3]]
+    return med(got) if got else None
+
+
+def dump_baseline(label):
+    if label in (DUMP_GZ, DUMP_ZSTD, STARTUP) or "restore" in label:
+        return None
+    return DUMP_ZSTD if "zstd" in label else DUMP_GZ
+
+
+def restore_baseline(label):
+    if label in (RESTORE_1, RESTORE_2):
+        return None
+    if label in (RESTORE_J1, RESTORE_STREAM):
+        return RESTORE_1
+    if label == RESTORE_J2:
+        return RESTORE_2
+    return None
+
+
+def ratio(size, label, base):
+    if base is None:
+        return ""
+    a, b = wall(size, label), wall(size, base)
+    return f"{a / b:.2f}" if a and b else ""
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+runs = max((len(v) for v in rows.values()), default=0)
+lines = [
+    f"# Benchmark {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+    "",
+    f"Machine: {os.cpu_count()} cores ({cpu_model()}), {mem_gib:.0f} GiB RAM, Linux {platform.release()}; "
+    f"PostgreSQL 15 server on the same machine; pg_dump/pg_restore {pg15}" + (f", pg_dump {pg17} for zstd" if pg17 else "")
+    + f"; S3: local s3proxy {os.environ.get('S3PROXY_VERSION', '?')} over {os.environ.get('S3PROXY', 'https').upper()}, filesystem backend.",
+    "",
+    f"Command: `{command}`. {runs} run(s) per contender, alternating; each cell is the median, [min-max] when more than one run.",
+    "Wall and CPU (user+sys of every process of the command) from `/usr/bin/time -v`; the CPU that PostgreSQL's server and"
+    " s3proxy spent meanwhile (both on the same 2 cores) apart;"
+    " peak RSS is that of the script's JVM for the Java rows (JBang's launcher JVM, which exits before it starts, excluded),"
+    " else of the largest process. DB MB/s = database size on disk / wall; dump MB/s = dump size / wall.",
+    "",
+]
+
+
+def cell(xs, fmt):
+    m = med(xs)
+    return fmt.format(m) + (f" [{fmt.format(min(xs))}-{fmt.format(max(xs))}]" if len(xs) > 1 else "")
+
+
+for size in sizes:
+    db, gz = info.get(size, (0, 0))
+    zb = zstd_bytes(size)
+    lines += [
+        f"## ~{size} GB dataset: {db / 2**20:.0f} MB on disk; custom-format dump {gz / 2**20:.0f} MB with gzip"
+        + (f", {zb / 2**20:.0f} MB with zstd" if zb else ""),
+        "",
+        "| contender | wall s | CPU s | CPU s of PostgreSQL / s3proxy | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label in order:
+        rs = rows.get((size, label))
+        if not rs:
+            continue
+        w = [r[0] for r in rs]
+        c = [r[1] for r in rs]
+        m = [r[2] for r in rs]
+        servers = f"{med([r[4] for r in rs]):.1f} / {med([r[5] for r in rs]):.1f}"
+        mw = med(w)
+        dump = zb if "zstd" in label else gz
+        throughput = label != STARTUP
+        neon = "" if (label in (DUMP_GZ, DUMP_ZSTD, NEON, STARTUP) or "restore" in label) else ratio(size, label, NEON)
+        lines.append(
+            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {cell(m, '{:.0f}')} | "
+            f"{db / 2**20 / mw:.0f} | {(f'{dump / 2**20 / mw:.0f}' if dump and throughput else '')} | "
+            f"{ratio(size, label, dump_baseline(label))} | {neon} | {ratio(size, label, restore_baseline(label))} |"
+            if throughput else
+            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {cell(m, '{:.0f}')} | | | | | |"
+        )
+    lines.append("")
+
+# The targets of issue 8, computed from the medians above.
+targets = []
+
+
+def verdict(ok):
+    return "**met**" if ok else "**missed**"
+
+
+for size in sizes:
+    for label, base, limit in ((BACKUP_GZ, DUMP_GZ, 1.05), (BACKUP_ZSTD, DUMP_ZSTD, 1.05), (BACKUP_ZSTD, NEON, 0.5),
+                               (RESTORE_J1, RESTORE_1, 1.10), (RESTORE_STREAM, RESTORE_1, 1.10), (RESTORE_J2, RESTORE_2, 1.10)):
+        a, b = wall(size, label), wall(size, base)
+        if a and b:
+            targets.append(f"| ~{size} GB | {label} ≤ {limit:.2f} × {base} | {a:.1f} s / {b:.1f} s = {a / b:.2f} | {verdict(a / b <= limit)} |")
+if len(sizes) > 1:
+    lo_s, hi_s = sizes[0], sizes[-1]
+    for label, base, limit in ((BACKUP_GZ, DUMP_GZ, 1.05), (BACKUP_ZSTD, DUMP_ZSTD, 1.05), (BACKUP_ZSTD, NEON, 0.5),
+                               (RESTORE_J1, RESTORE_1, 1.10), (RESTORE_STREAM, RESTORE_1, 1.10), (RESTORE_J2, RESTORE_2, 1.10)):
+        a1, a2, b1, b2 = wall(lo_s, label), wall(hi_s, label), wall(lo_s, base), wall(hi_s, base)
+        if None not in (a1, a2, b1, b2) and b2 > b1:
+            r = (a2 - a1) / (b2 - b1)
+            targets.append(f"| ~{lo_s} → ~{hi_s} GB: per extra GB | {label} ≤ {limit:.2f} × {base} | "
+                           f"({a2:.1f} − {a1:.1f}) s / ({b2:.1f} − {b1:.1f}) s = {r:.2f} | {verdict(r <= limit)} |")
+peaks = [(size, label, rss(size, label)) for size in sizes for label in JAVA if rss(size, label)]
+if peaks:
+    top = max(peaks, key=lambda p: p[2])
+    targets.append(f"| all | JVM peak RSS ≤ 256 MB | largest median: {top[2]:.0f} MB ({top[1]}, ~{top[0]} GB) | {verdict(top[2] <= 256)} |")
+if len(sizes) > 1:
+    for label in (BACKUP_GZ, BACKUP_ZSTD, RESTORE_J1, RESTORE_STREAM, RESTORE_J2):
+        got = [(s, rss(s, label)) for s in sizes if rss(s, label)]
+        if len(got) > 1:
+            lo, hi = min(g[1] for g in got), max(g[1] for g in got)
+            shown = ", ".join(f"{g[1]:.0f} MB at ~{g[0]} GB" for g in got)
+            targets.append(f"| {' vs '.join('~' + g[0] + ' GB' for g in got)} | {label}: peak RSS flat within 10% | {shown}: +{(hi / lo - 1) * 100:.0f}% | {verdict(hi <= lo * 1.10)} |")
+if targets:
+    lines += ["## Targets (issue 8)", "", "| size | target | measured (medians) | |", "|---|---|---|---|"] + targets + [""]
+
+open(out, "w").write("\n".join(lines))
+print("\n".join(lines))
