@@ -186,6 +186,7 @@ SQL
     fi
     measure "$size" "JBang + JVM start alone (backup.java --version)" "jbang backup.java --version"
   done
+  echo "restore pg_restore" | grep -Eq -- "$ONLY" || continue
   # Restore: the same gzip dump, from a local file with pg_restore vs from S3 with restore.java (which downloads to a
   # temp file, checks size and SHA-256, lists the archive, then runs pg_restore with these same flags).
   "$pgbin/pg_dump" -Fc -d "$url" -f "$work/dump.file"
