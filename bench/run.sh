@@ -216,7 +216,7 @@ done
 # --- Report: median and min-max per contender and size, ratios to the baselines.
 out=$root/bench/results/$(date -u +%Y-%m-%d-%H%M).md
 python3 "$root/bench/report.py" "$results" "$out" "${SIZES}" \
-  "$(for s in $SIZES; do printf '%s=%s=%s,' "$s" "${dbsize[$s]}" "${gzsize[$s]}"; done)" \
+  "$(for s in $SIZES; do printf '%s=%s=%s,' "$s" "${dbsize[$s]:-}" "${gzsize[$s]:-}"; done)" \
   "$("$pgbin/pg_dump" --version | awk '{print $3}')" "$([ -n "$pg17" ] && "$pg17/pg_dump" --version | awk '{print $3}')" \
   "SIZES=\"$SIZES\" RUNS=$RUNS$([ "$ONLY" = . ] || printf " ONLY='%s'" "$ONLY") bash bench/run.sh"
 echo "Written to $out"
