@@ -124,8 +124,8 @@ for size in sizes:
     db, gz = info.get(size, (0, 0))
     zb = zstd_bytes(size)
     lines += [
-        f"## ~{size} GB dataset: {db / 2**20:.0f} MB on disk; custom-format dump {gz / 2**20:.0f} MB with gzip"
-        + (f", {zb / 2**20:.0f} MB with zstd" if zb else ""),
+        f"## ~{size} GB dataset: {db / 2**20:.0f} MB on disk"
+        + "; custom-format dump " + ", ".join(x for x in (f"{gz / 2**20:.0f} MB with gzip" if gz else "", f"{zb / 2**20:.0f} MB with zstd" if zb else "") if x),
         "",
         "| contender | wall s | CPU s | CPU s of PostgreSQL / s3proxy | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -186,6 +186,7 @@ SQL
     fi
     measure "$size" "JBang + JVM start alone (backup.java --version)" "jbang backup.java --version"
   done
+  echo "restore pg_restore" | grep -Eq -- "$ONLY" || continue
   # Restore: the same gzip dump, from a local file with pg_restore vs from S3 with restore.java (which downloads to a
   # temp file, checks size and SHA-256, lists the archive, then runs pg_restore with these same flags).
   "$pgbin/pg_dump" -Fc -d "$url" -f "$work/dump.file"
@@ -215,7 +216,7 @@ done
 # --- Report: median and min-max per contender and size, ratios to the baselines.
 out=$root/bench/results/$(date -u +%Y-%m-%d-%H%M).md
 python3 "$root/bench/report.py" "$results" "$out" "${SIZES}" \
-  "$(for s in $SIZES; do printf '%s=%s=%s,' "$s" "${dbsize[$s]}" "${gzsize[$s]}"; done)" \
+  "$(for s in $SIZES; do printf '%s=%s=%s,' "$s" "${dbsize[$s]:-}" "${gzsize[$s]:-}"; done)" \
   "$("$pgbin/pg_dump" --version | awk '{print $3}')" "$([ -n "$pg17" ] && "$pg17/pg_dump" --version | awk '{print $3}')" \
   "SIZES=\"$SIZES\" RUNS=$RUNS$([ "$ONLY" = . ] || printf " ONLY='%s'" "$ONLY") bash bench/run.sh"
 echo "Written to $out"
