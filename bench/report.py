@@ -13,13 +13,15 @@ from datetime import datetime, timezone
 results, out, sizes, meta, pg15, pg17, command = sys.argv[1:8]
 sizes = sizes.split()
 
-rows = collections.defaultdict(list)  # (size, label) -> [(wall, cpu, rss_mb, dump_bytes or None, postgres cpu, s3proxy cpu)]
+rows = collections.defaultdict(list)  # (size, label) -> [(wall, cpu, rss_mb, dump_bytes or None, postgres cpu, s3proxy cpu,
+#                                          pg_dump's ms on a CPU or None, pg_dump's ms waiting for a CPU or None)]
 order = []
 for line in open(results):
-    size, label, wall, cpu, rss, nbytes, pgcpu, s3cpu = (line.rstrip("\n").split("\t") + ["", ""])[:8]
+    size, label, wall, cpu, rss, nbytes, pgcpu, s3cpu, dump_cpu, dump_wait = (line.rstrip("\n").split("\t") + [""] * 4)[:10]
     if label not in order:
         order.append(label)
-    rows[(size, label)].append((float(wall), float(cpu), int(rss), int(nbytes) if nbytes else None, float(pgcpu or 0), float(s3cpu or 0)))
+    rows[(size, label)].append((float(wall), float(cpu), int(rss), int(nbytes) if nbytes else None, float(pgcpu or 0), float(s3cpu or 0),
+                                int(dump_cpu) if dump_cpu and dump_cpu != "0" else None, int(dump_wait) if dump_cpu and dump_cpu != "0" else None))
 
 info = {}
 for item in meta.strip(",").split(","):
@@ -110,7 +112,9 @@ lines = [
     "Wall and CPU (user+sys of every process of the command) from `/usr/bin/time -v`; the CPU that PostgreSQL's server and"
     " s3proxy spent meanwhile (both on the same 2 cores) apart;"
     " peak RSS is that of the script's JVM for the Java rows (JBang's launcher JVM, which exits before it starts, excluded),"
-    " else of the largest process. DB MB/s = database size on disk / wall; dump MB/s = dump size / wall.",
+    " else of the largest process. DB MB/s = database size on disk / wall; dump MB/s = dump size / wall."
+    " pg_dump on a CPU / waiting for one: the scheduler's accounting of the pg_dump process (/proc/PID/schedstat):"
+    " time it ran, and time it was runnable but every core was busy (CPU contention).",
     "",
 ]
 
@@ -127,8 +131,8 @@ for size in sizes:
         f"## ~{size} GB dataset: {db / 2**20:.0f} MB on disk"
         + "; custom-format dump " + ", ".join(x for x in (f"{gz / 2**20:.0f} MB with gzip" if gz else "", f"{zb / 2**20:.0f} MB with zstd" if zb else "") if x),
         "",
-        "| contender | wall s | CPU s | CPU s of PostgreSQL / s3proxy | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| contender | wall s | CPU s | CPU s of PostgreSQL / s3proxy | pg_dump s on a CPU / waiting for one | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label in order:
         rs = rows.get((size, label))
@@ -138,16 +142,18 @@ for size in sizes:
         c = [r[1] for r in rs]
         m = [r[2] for r in rs]
         servers = f"{med([r[4] for r in rs]):.1f} / {med([r[5] for r in rs]):.1f}"
+        sched = [r for r in rs if r[6] is not None]
+        dump_sched = f"{med([r[6] for r in sched]) / 1000:.1f} / {med([r[7] for r in sched]) / 1000:.1f}" if sched else ""
         mw = med(w)
         dump = zb if "zstd" in label else gz
         throughput = label != STARTUP
         neon = "" if (label in (DUMP_GZ, DUMP_ZSTD, NEON, STARTUP) or "restore" in label) else ratio(size, label, NEON)
         lines.append(
-            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {cell(m, '{:.0f}')} | "
+            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {dump_sched} | {cell(m, '{:.0f}')} | "
             f"{db / 2**20 / mw:.0f} | {(f'{dump / 2**20 / mw:.0f}' if dump and throughput else '')} | "
             f"{ratio(size, label, dump_baseline(label))} | {neon} | {ratio(size, label, restore_baseline(label))} |"
             if throughput else
-            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {cell(m, '{:.0f}')} | | | | | |"
+            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | | {cell(m, '{:.0f}')} | | | | | |"
         )
     lines.append("")
 

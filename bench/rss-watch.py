@@ -8,11 +8,16 @@ own JVM (dev.jbang.Main, ~90 MB, which exits before the script's JVM starts). Th
 it reads VmHWM (the kernel's high-water mark of resident memory, so nothing between two samples is missed
 except growth in the last 0.2 s) of every descendant and writes, in kB:
     jvm=<peak of the script's JVM> launcher=<peak of JBang's launcher JVM> any=<peak of any process>
+and, in ms, for the pg_dump processes of the command, from the scheduler's own accounting (/proc/PID/schedstat):
+    pgdump_cpu=<time on a CPU> pgdump_wait=<time runnable but waiting for a CPU>
+so a slow-down can be told apart: waiting for a core (CPU contention) or sleeping (on PostgreSQL or a full pipe).
+The last sample before pg_dump exits is up to 0.2 s old.
 """
 import os, sys, time
 
 root, out = int(sys.argv[1]), sys.argv[2]
 peak = {"jvm": 0, "launcher": 0, "any": 0}
+pg_dump_sched = {}  # pid -> (ns on a CPU, ns waiting on the run queue), cumulative, last sample
 
 
 def children_map():
@@ -28,6 +33,12 @@ def children_map():
         except (OSError, ValueError):
             pass
     return kids
+
+
+def is_pg_dump(argv):
+    """pg_dump itself, or a pg_dump started through the dynamic loader (how ../shared/tools/pg-client runs pg_dump 17)."""
+    names = [os.path.basename(a.decode(errors="replace")) for a in argv if a]
+    return bool(names) and (names[0] == "pg_dump" or (names[0].startswith("ld-linux") and "pg_dump" in names))
 
 
 def sample():
@@ -46,6 +57,13 @@ def sample():
         except OSError:
             continue
         peak["any"] = max(peak["any"], hwm)
+        if is_pg_dump(argv):
+            try:
+                with open(f"/proc/{p}/schedstat") as f:
+                    on_cpu, waiting = (int(x) for x in f.read().split()[:2])
+                pg_dump_sched[p] = (on_cpu, waiting)
+            except (OSError, ValueError):
+                pass
         if argv and os.path.basename(argv[0].decode(errors="replace")) == "java":
             kind = "launcher" if b"dev.jbang.Main" in argv else "jvm"
             peak[kind] = max(peak[kind], hwm)
@@ -55,4 +73,6 @@ while os.path.exists(f"/proc/{root}"):
     sample()
     time.sleep(0.2)
 with open(out, "w") as f:
-    f.write(" ".join(f"{k}={v}" for k, v in peak.items()) + "\n")
+    sched = {"pgdump_cpu": sum(c for c, _ in pg_dump_sched.values()) // 10**6,
+             "pgdump_wait": sum(w for _, w in pg_dump_sched.values()) // 10**6}
+    f.write(" ".join(f"{k}={v}" for k, v in {**peak, **sched}.items()) + "\n")

@@ -127,13 +127,16 @@ measure() { # measure SIZE LABEL COMMAND...
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$t")
   cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$t")
   jvm=$(sed -n 's/.*jvm=\([0-9]*\).*/\1/p' "$rss"); any=$(sed -n 's/.*any=\([0-9]*\).*/\1/p' "$rss")
+  local dump_cpu dump_wait  # pg_dump's own time on a CPU and waiting for one (ms), from the scheduler
+  dump_cpu=$(sed -n 's/.*pgdump_cpu=\([0-9]*\).*/\1/p' "$rss"); dump_wait=$(sed -n 's/.*pgdump_wait=\([0-9]*\).*/\1/p' "$rss")
   # The script's JVM when there is one (not JBang's launcher, which has exited before it starts), else the largest process.
   local peak=$(( (jvm > 0 ? jvm : any) / 1024 ))
   bytes=$(python3 -c 'import json,sys
 try: d=json.load(open(sys.argv[1])); print(d["backups"][0]["sizeBytes"])
 except Exception: print("")' "$work/last.out")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" >> "$results"
-  printf '  %-46s wall %7.1f s  cpu %7.1f s (+ postgres %5.1f, s3proxy %5.1f)  peak rss %5d MB%s\n' "$label" "$wall" "$cpu" "$pgcpu" "$s3cpu" "$peak" "$([ "$jvm" -gt 0 ] && echo ' (JVM)')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" "$dump_cpu" "$dump_wait" >> "$results"
+  printf '  %-46s wall %7.1f s  cpu %7.1f s (+ postgres %5.1f, s3proxy %5.1f)  peak rss %5d MB%s%s\n' "$label" "$wall" "$cpu" "$pgcpu" "$s3cpu" "$peak" \
+    "$([ "$jvm" -gt 0 ] && echo ' (JVM)')" "$([ "${dump_cpu:-0}" -gt 0 ] && echo "  pg_dump on a CPU ${dump_cpu} ms, waiting for one ${dump_wait} ms")"
 }
 
 declare -A dbsize gzsize
