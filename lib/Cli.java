@@ -1,4 +1,8 @@
 import java.io.PrintWriter;
+import java.io.Writer;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,7 +13,9 @@ import picocli.CommandLine.Option;
 /**
  * How every script runs its picocli command: the shared exit-code list in --help, usage errors as one line
  * and exit 64, and every failure turned into one line and its exit code ({@link Errors}); the stack trace
- * only with --verbose.
+ * only with --verbose. With --json, a failure that comes before the command printed its own document still
+ * prints one on stdout, {"ok": false, "error": {"exitCode": N, "message": "..."}}: a caller that parses stdout
+ * always gets a document (design.md section 3), never an empty string.
  */
 final class Cli {
 
@@ -24,13 +30,22 @@ final class Cli {
     static CommandLine commandLine(Object command) {
         CommandLine cl = new CommandLine(command);
         addExitCodes(cl);
+        StdoutWatch stdout = new StdoutWatch();
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine failing = ex.getCommandLine();
             PrintWriter err = failing.getErr();
-            err.println(failing.getCommandSpec().qualifiedName() + ": " + Redact.text(ex.getMessage()));
+            String message = Redact.text(ex.getMessage());
+            err.println(failing.getCommandSpec().qualifiedName() + ": " + message);
             err.println("Try '" + failing.getCommandSpec().qualifiedName() + " --help' for usage.");
             err.flush();
+            if (Arrays.asList(args).contains("--json")) printErrorDocument(failing.getOut(), Exit.USAGE, message);
             return Exit.USAGE;
+        });
+        // Watch stdout from the moment the command runs (tests replace the writers after this method returns).
+        cl.setExecutionStrategy(parseResult -> {
+            CommandLine top = parseResult.commandSpec().commandLine();
+            top.setOut(stdout.watch(top.getOut()));
+            return new CommandLine.RunLast().execute(parseResult);
         });
         cl.setExecutionExceptionHandler((ex, failing, parseResult) -> {
             Failure failure = Errors.classify(ex);
@@ -40,9 +55,40 @@ final class Cli {
                 ex.printStackTrace(err);
             }
             err.flush();
+            if (parseResult.originalArgs().contains("--json") && !stdout.written) {
+                printErrorDocument(failing.getOut(), failure.exitCode, failure.getMessage());
+            }
             return failure.exitCode;
         });
         return cl;
+    }
+
+    /** The document --json prints when the command failed before printing its own (same shape as setup-aws's error). */
+    private static void printErrorDocument(PrintWriter out, int exitCode, String message) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("exitCode", exitCode);
+        error.put("message", message);
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("ok", false);
+        doc.put("error", error);
+        out.println(Json.write(doc));
+        out.flush();
+    }
+
+    /** Whether anything was written to stdout since {@link #watch} wrapped it. */
+    private static final class StdoutWatch {
+        volatile boolean written;
+
+        PrintWriter watch(PrintWriter target) {
+            return new PrintWriter(new Writer() {
+                @Override public void write(char[] buf, int off, int len) {
+                    if (len > 0) written = true;
+                    target.write(buf, off, len);
+                }
+                @Override public void flush() { target.flush(); }
+                @Override public void close() { target.close(); }
+            }, true);
+        }
     }
 
     private static void addExitCodes(CommandLine cl) {

@@ -47,6 +47,30 @@ class CliTest {
         assertTrue(run.err().contains("--no-such-option"), run.err());
     }
 
+    @ParameterizedTest(name = "{0} --json: a usage error still prints one JSON document on stdout")
+    @MethodSource("scripts")
+    void usageErrorWithJsonIsADocument(Script script) throws Exception {
+        Scripts.Run run = Scripts.run(script.command().get(), "--json", "--no-such-option");
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        var doc = Json.MAPPER.readTree(run.out());
+        assertEquals(false, doc.get("ok").asBoolean(true), run.out());
+        assertEquals(Exit.USAGE, doc.get("error").get("exitCode").asInt(), run.out());
+        assertTrue(doc.get("error").get("message").asText().contains("--no-such-option"), run.out());
+        assertTrue(run.err().contains("--no-such-option"), "the human line stays on stderr: " + run.err());
+    }
+
+    @ParameterizedTest(name = "{0} --json: an invalid bucket name is one error document, exit 64")
+    @MethodSource("scripts")
+    void invalidInputWithJsonIsADocument(Script script) throws Exception {
+        List<String> args = new java.util.ArrayList<>(script.validArgs());
+        args.addAll(List.of("--bucket", "Not_A_Bucket!", "--json"));
+        Scripts.Run run = Scripts.run(script.command().get(), args.toArray(String[]::new));
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        var doc = Json.MAPPER.readTree(run.out());
+        assertEquals(Exit.USAGE, doc.get("error").get("exitCode").asInt(), run.out());
+        assertTrue(doc.get("error").get("message").asText().contains("invalid bucket name"), run.out());
+    }
+
     @ParameterizedTest(name = "{0} rejects an invalid bucket name with one line and 64")
     @MethodSource("scripts")
     void invalidBucket(Script script) {

@@ -292,13 +292,18 @@ class FaultRestoreTest {
      */
     @Test
     @Execution(ExecutionMode.CONCURRENT)
-    void parallelPgRestoreFailingHalfWayIntoAnExistingDatabaseSaysPartial() {
+    void parallelPgRestoreFailingHalfWayIntoAnExistingDatabaseSaysPartial() throws Exception {
         String target = pg.createDatabase("fault_half_existing");
         databases.add(target);
         Scripts.Run run = restore(s3.endpoint, ownerBucket, "--target-url", pg.url(target), "--owner", "--jobs", "2", "--json");
         assertEquals(Exit.FAILED, run.exit(), run.toString());
         assertTrue(run.err().contains("PARTIAL restore"), run.err());
-        assertEquals("", run.out().strip(), "no 'restored' document for a failed restore");
+        // --json: the error document, never a success-shaped one.
+        var doc = Json.MAPPER.readTree(run.out());
+        assertFalse(doc.get("ok").asBoolean(true), run.out());
+        assertEquals(Exit.FAILED, doc.get("error").get("exitCode").asInt(), run.out());
+        assertTrue(doc.get("error").get("message").asText().contains("PARTIAL restore"), run.out());
+        assertFalse(doc.has("restored"), "no 'restored' field for a failed restore: " + run.out());
         assertTrue(tables(target) > 0, "half-way: the table went in before the failure");
     }
 }

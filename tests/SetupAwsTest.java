@@ -471,6 +471,13 @@ class SetupAwsTest {
             assertEquals(Exit.FAILED, run.exit(), run.toString());
             assertTrue(run.err().contains("was not created by setup-aws") && run.err().contains("--role-name"), run.err());
             assertEquals(json(theirTrust), trustOf(iam, role));
+            // With --json, a failure while planning (before the report) still gives stdout one document.
+            Scripts.Run asJson = setup("--bucket", bucket, "--github-repo", "octo-org/app", "--role-name", role, "--json");
+            assertEquals(Exit.FAILED, asJson.exit(), asJson.toString());
+            JsonNode doc = json(asJson.out());
+            assertFalse(doc.get("ok").asBoolean(), asJson.out());
+            assertEquals(Exit.FAILED, doc.get("error").get("exitCode").asInt(), asJson.out());
+            assertTrue(doc.get("error").get("message").asText().contains("was not created by setup-aws"), asJson.out());
         }
         try (S3Client s3 = S3Server.get().s3()) {
             assertThrows(NoSuchBucketException.class, () -> s3.headBucket(r -> r.bucket(bucket)), "refused while planning: nothing created");
