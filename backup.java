@@ -159,8 +159,8 @@ class Backup implements Callable<Integer> {
 
     /** What happened to one database: the row of the summary and of --json. */
     record Result(String name, String database, String host, String status, String dumpKey, String manifestKey, Long sizeBytes,
-                  String sha256, double durationSeconds, Long bytesPerSecond, String compression, Integer tocEntries,
-                  String error, int exitCode) {
+                  String sha256, double durationSeconds, Long bytesPerSecond, Double secondsWaitingForS3, String compression,
+                  Integer tocEntries, String error, int exitCode) {
         boolean ok() { return status.equals("ok"); }
     }
 
@@ -353,7 +353,7 @@ class Backup implements Callable<Integer> {
                     }
                 }
                 return new Result(t.name(), t.conn().database(), t.conn().host(), "failed", null, null, null, null,
-                        seconds(start), null, null, null, f.getMessage(), f.exitCode);
+                        seconds(start), null, null, null, null, f.getMessage(), f.exitCode);
             }
         }
 
@@ -423,8 +423,13 @@ class Backup implements Callable<Integer> {
                         extraArgs.stream().map(Redact::text).toList());
                 writeManifest(key, manifest);
                 double secs = seconds(start);
+                double waited = upload.secondsWaitingForS3();
+                if (waited > 10 && waited > secs / 4) {
+                    log(t.name(), String.format(Locale.ROOT, "note: the dump waited %.0f s of %.0f s for S3 to take its parts: the upload, not pg_dump,"
+                            + " set the pace (network or S3 throughput)", waited, secs));
+                }
                 return new Result(t.name(), conn.database(), conn.host(), "ok", key.dumpKey(), key.manifestKey(), bytes, sha, secs,
-                        (long) (bytes / Math.max(secs, 1e-3)), compression.label(), tocEntries, null, Exit.OK);
+                        (long) (bytes / Math.max(secs, 1e-3)), Math.round(waited * 10) / 10.0, compression.label(), tocEntries, null, Exit.OK);
             } catch (Throwable e) {
                 if (dumpProc != null) dumpProc.close(); // stop pg_dump if it is still running
                 if (toc != null) toc.close();
@@ -586,6 +591,8 @@ class Backup implements Callable<Integer> {
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private volatile boolean aborted;
         private volatile Runnable onFailure = () -> { };
+        /** Time the reader spent blocked for a free buffer, i.e. pg_dump held back because S3 took parts more slowly. */
+        private long waitedForS3Nanos;
 
         private StreamUpload(S3Client s3, String bucket, String key, String uploadId, long firstPartSize) {
             this.s3 = s3;
@@ -609,7 +616,9 @@ class Backup implements Callable<Integer> {
             for (int partNumber = 1; !eof; partNumber++) {
                 throwIfFailed();
                 int size = PartSizes.size(partNumber, firstPartSize);
+                long waitStart = System.nanoTime();
                 buffers.acquire(); // blocks while BUFFERS parts are in flight: bounded memory
+                waitedForS3Nanos += System.nanoTime() - waitStart;
                 byte[] buf = spare.poll();
                 if (buf == null || buf.length != size) buf = new byte[size];
                 int len = 0;
@@ -675,6 +684,9 @@ class Backup implements Callable<Integer> {
             while (spare.size() > BUFFERS) spare.poll();
             buffers.release();
         }
+
+        /** Seconds pump() waited for S3 to free a part buffer (0 when the upload kept up with pg_dump). */
+        double secondsWaitingForS3() { return waitedForS3Nanos / 1e9; }
 
         /** What to do on the first failed part: stop the producer, which may be stalled and not reading for a long time. */
         void onFailure(Runnable action) { this.onFailure = action; }

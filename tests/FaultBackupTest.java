@@ -133,6 +133,36 @@ class FaultBackupTest {
         }
     }
 
+    /**
+     * S3 slower than pg_dump: with every buffer in flight the reader waits, which holds pg_dump back on its pipe
+     * (bounded memory), and the --json result says how long, so an operator can tell a slow S3 from a slow dump.
+     */
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    void slowS3HoldsTheDumpBackAndTheResultSaysHowLong() throws Exception {
+        String big = pg.createDatabase("faults_backup_slow");
+        try {
+            // About 22 MB uncompressed: 5 parts of 5 MiB, more than the 3 buffers, so stalled parts must hold the reader up.
+            pg.sql(big, "create table items (id int primary key, payload text);"
+                    + " insert into items select g, repeat(md5(g::text), 22) from generate_series(1, 32000) g;");
+            String bucket = s3.createBucket("fault-slow");
+            try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+                var stall = proxy.stall("first 2 parts stalled 3 s", FaultProxy.Request::isUploadPart, 2, Duration.ofSeconds(3));
+                Scripts.Run run = Scripts.run(new Backup(), "--bucket", bucket, "--endpoint-url", proxy.endpoint(), "--region", S3Server.REGION,
+                        "--database-url", pg.url(big), "--name", NAME, "--compress", "0", "--part-size", "5MiB", "--json");
+                assertEquals(0, run.exit(), run.toString());
+                assertEquals(2, stall.applied());
+                JsonNode result = Json.MAPPER.readTree(run.out()).get("backups").get(0);
+                assertTrue(result.get("sizeBytes").asLong() > 4 * 5 * 1024 * 1024, "more parts than buffers: " + result);
+                double waited = result.get("secondsWaitingForS3").asDouble();
+                // Both uploaders sit in a 3 s stall while the third buffer fills: the fourth part waits most of those 3 s.
+                assertTrue(waited >= 1.5 && waited <= result.get("durationSeconds").asDouble(), "waited for S3: " + result);
+            }
+        } finally {
+            pg.dropDatabase(big);
+        }
+    }
+
     /** SlowDown and InternalError for a while, on every step of the upload: retried, then a complete valid backup. */
     @Test
     @Execution(ExecutionMode.CONCURRENT)
