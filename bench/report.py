@@ -15,15 +15,17 @@ sizes = sizes.split()
 
 rows = collections.defaultdict(list)  # (size, label) -> [(wall, cpu, rss_mb, dump_bytes or None, postgres cpu, s3proxy cpu,
 #                                          pg_dump's ms on a CPU or None, pg_dump's ms waiting for a CPU or None,
-#                                          seconds backup.java's reader waited for S3 or None)]
+#                                          seconds backup.java's reader waited for S3 or None,
+#                                          PostgreSQL backends' ms on a CPU or None, their ms waiting for a CPU or None)]
 order = []
 for line in open(results):
-    size, label, wall, cpu, rss, nbytes, pgcpu, s3cpu, dump_cpu, dump_wait, held = (line.rstrip("\n").split("\t") + [""] * 5)[:11]
+    size, label, wall, cpu, rss, nbytes, pgcpu, s3cpu, dump_cpu, dump_wait, held, be_cpu, be_wait = (line.rstrip("\n").split("\t") + [""] * 7)[:13]
     if label not in order:
         order.append(label)
     rows[(size, label)].append((float(wall), float(cpu), int(rss), int(nbytes) if nbytes else None, float(pgcpu or 0), float(s3cpu or 0),
                                 int(dump_cpu) if dump_cpu and dump_cpu != "0" else None, int(dump_wait) if dump_cpu and dump_cpu != "0" else None,
-                                float(held) if held else None))
+                                float(held) if held else None,
+                                int(be_cpu) if be_cpu and be_cpu != "0" else None, int(be_wait) if be_cpu and be_cpu != "0" else None))
 
 info = {}
 for item in meta.strip(",").split(","):
@@ -117,6 +119,7 @@ lines = [
     " else of the largest process. DB MB/s = database size on disk / wall; dump MB/s = dump size / wall."
     " pg_dump on a CPU / waiting for one: the scheduler's accounting of the pg_dump process (/proc/PID/schedstat):"
     " time it ran, and time it was runnable but every core was busy (CPU contention)."
+    " The same for PostgreSQL's client backends (pg_dump's, pg_restore's) meanwhile."
     " Held back by S3: backup.java's secondsWaitingForS3, the time its reader waited for a free part buffer (pg_dump blocked on its pipe).",
     "",
 ]
@@ -134,8 +137,8 @@ for size in sizes:
         f"## ~{size} GB dataset: {db / 2**20:.0f} MB on disk"
         + "; custom-format dump " + ", ".join(x for x in (f"{gz / 2**20:.0f} MB with gzip" if gz else "", f"{zb / 2**20:.0f} MB with zstd" if zb else "") if x),
         "",
-        "| contender | wall s | CPU s | CPU s of PostgreSQL / s3proxy | pg_dump s on a CPU / waiting for one | held back by S3 s | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| contender | wall s | CPU s | CPU s of PostgreSQL / s3proxy | pg_dump s on a CPU / waiting for one | PostgreSQL backends s on a CPU / waiting for one | held back by S3 s | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label in order:
         rs = rows.get((size, label))
@@ -147,6 +150,8 @@ for size in sizes:
         servers = f"{med([r[4] for r in rs]):.1f} / {med([r[5] for r in rs]):.1f}"
         sched = [r for r in rs if r[6] is not None]
         dump_sched = f"{med([r[6] for r in sched]) / 1000:.1f} / {med([r[7] for r in sched]) / 1000:.1f}" if sched else ""
+        be = [r for r in rs if r[9] is not None]
+        backend_sched = f"{med([r[9] for r in be]) / 1000:.1f} / {med([r[10] for r in be]) / 1000:.1f}" if be else ""
         helds = [r[8] for r in rs if r[8] is not None]
         held = cell(helds, '{:.1f}') if helds else ""
         mw = med(w)
@@ -154,11 +159,11 @@ for size in sizes:
         throughput = label != STARTUP
         neon = "" if (label in (DUMP_GZ, DUMP_ZSTD, NEON, STARTUP) or "restore" in label) else ratio(size, label, NEON)
         lines.append(
-            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {dump_sched} | {held} | {cell(m, '{:.0f}')} | "
+            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | {dump_sched} | {backend_sched} | {held} | {cell(m, '{:.0f}')} | "
             f"{db / 2**20 / mw:.0f} | {(f'{dump / 2**20 / mw:.0f}' if dump and throughput else '')} | "
             f"{ratio(size, label, dump_baseline(label))} | {neon} | {ratio(size, label, restore_baseline(label))} |"
             if throughput else
-            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | | | {cell(m, '{:.0f}')} | | | | | |"
+            f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | | | | {cell(m, '{:.0f}')} | | | | | |"
         )
     lines.append("")
 

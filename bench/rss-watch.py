@@ -10,6 +10,7 @@ except growth in the last 0.2 s) of every descendant and writes, in kB:
     jvm=<peak of the script's JVM> launcher=<peak of JBang's launcher JVM> any=<peak of any process>
 and, in ms, for the pg_dump processes of the command, from the scheduler's own accounting (/proc/PID/schedstat):
     pgdump_cpu=<time on a CPU> pgdump_wait=<time runnable but waiting for a CPU>
+    backend_cpu=... backend_wait=...   the same for PostgreSQL's client backends (TCP connections) meanwhile
 so a slow-down can be told apart: waiting for a core (CPU contention) or sleeping (on PostgreSQL or a full pipe).
 The last sample before pg_dump exits is up to 0.2 s old.
 """
@@ -18,6 +19,7 @@ import os, sys, time
 root, out = int(sys.argv[1]), sys.argv[2]
 peak = {"jvm": 0, "launcher": 0, "any": 0}
 pg_dump_sched = {}  # pid -> (ns on a CPU, ns waiting on the run queue), cumulative, last sample
+backend_sched = {}  # the same for PostgreSQL client backends (not our descendants: the postmaster's)
 
 
 def children_map():
@@ -41,8 +43,23 @@ def is_pg_dump(argv):
     return bool(names) and (names[0] == "pg_dump" or (names[0].startswith("ld-linux") and "pg_dump" in names))
 
 
+def schedstat(pid):
+    with open(f"/proc/{pid}/schedstat") as f:
+        on_cpu, waiting = (int(x) for x in f.read().split()[:2])
+    return on_cpu, waiting
+
+
 def sample():
     kids = children_map()
+    for p in [p for ps in kids.values() for p in ps]:
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                title = f.read()
+            # A backend's process title: "postgres: USER DB 127.0.0.1(PORT) ACTIVITY".
+            if title.startswith(b"postgres: ") and b" 127.0.0.1(" in title:
+                backend_sched[p] = schedstat(p)
+        except (OSError, ValueError):
+            pass
     todo, seen = [root], []
     while todo:
         p = todo.pop()
@@ -59,9 +76,7 @@ def sample():
         peak["any"] = max(peak["any"], hwm)
         if is_pg_dump(argv):
             try:
-                with open(f"/proc/{p}/schedstat") as f:
-                    on_cpu, waiting = (int(x) for x in f.read().split()[:2])
-                pg_dump_sched[p] = (on_cpu, waiting)
+                pg_dump_sched[p] = schedstat(p)
             except (OSError, ValueError):
                 pass
         if argv and os.path.basename(argv[0].decode(errors="replace")) == "java":
@@ -74,5 +89,7 @@ while os.path.exists(f"/proc/{root}"):
     time.sleep(0.2)
 with open(out, "w") as f:
     sched = {"pgdump_cpu": sum(c for c, _ in pg_dump_sched.values()) // 10**6,
-             "pgdump_wait": sum(w for _, w in pg_dump_sched.values()) // 10**6}
+             "pgdump_wait": sum(w for _, w in pg_dump_sched.values()) // 10**6,
+             "backend_cpu": sum(c for c, _ in backend_sched.values()) // 10**6,
+             "backend_wait": sum(w for _, w in backend_sched.values()) // 10**6}
     f.write(" ".join(f"{k}={v}" for k, v in {**peak, **sched}.items()) + "\n")
