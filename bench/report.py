@@ -16,16 +16,18 @@ sizes = sizes.split()
 rows = collections.defaultdict(list)  # (size, label) -> [(wall, cpu, rss_mb, dump_bytes or None, postgres cpu, s3proxy cpu,
 #                                          pg_dump's ms on a CPU or None, pg_dump's ms waiting for a CPU or None,
 #                                          seconds backup.java's reader waited for S3 or None,
-#                                          PostgreSQL backends' ms on a CPU or None, their ms waiting for a CPU or None)]
+#                                          PostgreSQL backends' ms on a CPU or None, their ms waiting for a CPU or None,
+#                                          {JVM thread name: CPU ms})]
 order = []
 for line in open(results):
-    size, label, wall, cpu, rss, nbytes, pgcpu, s3cpu, dump_cpu, dump_wait, held, be_cpu, be_wait = (line.rstrip("\n").split("\t") + [""] * 7)[:13]
+    size, label, wall, cpu, rss, nbytes, pgcpu, s3cpu, dump_cpu, dump_wait, held, be_cpu, be_wait, threads = (line.rstrip("\n").split("\t") + [""] * 8)[:14]
     if label not in order:
         order.append(label)
     rows[(size, label)].append((float(wall), float(cpu), int(rss), int(nbytes) if nbytes else None, float(pgcpu or 0), float(s3cpu or 0),
                                 int(dump_cpu) if dump_cpu and dump_cpu != "0" else None, int(dump_wait) if dump_cpu and dump_cpu != "0" else None,
                                 float(held) if held else None,
-                                int(be_cpu) if be_cpu and be_cpu != "0" else None, int(be_wait) if be_cpu and be_cpu != "0" else None))
+                                int(be_cpu) if be_cpu and be_cpu != "0" else None, int(be_wait) if be_cpu and be_cpu != "0" else None,
+                                {k.replace("_", " "): int(v) for k, v in (t.rsplit(":", 1) for t in threads.split(",") if ":" in t)}))
 
 info = {}
 for item in meta.strip(",").split(","):
@@ -67,6 +69,14 @@ def rss(size, label):
 
 def zstd_bytes(size):
     got = [r[3] for r in rows.get((size, BACKUP_ZSTD), []) if r[3]]
+    return med(got) if got else None
+
+
+def gzip_bytes(size):
+    """The gzip dump's size: measured by the restore setup, else what backup.java reported."""
+    if info.get(size, (0, 0))[1]:
+        return info[size][1]
+    got = [r[3] for r in rows.get((size, BACKUP_GZ), []) if r[3]]
     return med(got) if got else None
 
 
@@ -131,11 +141,11 @@ def cell(xs, fmt):
 
 
 for size in sizes:
-    db, gz = info.get(size, (0, 0))
-    zb = zstd_bytes(size)
+    db = info.get(size, (0, 0))[0]
+    gz, zb = gzip_bytes(size), zstd_bytes(size)
+    dumps = ", ".join(x for x in (f"{gz / 2**20:.0f} MB with gzip" if gz else "", f"{zb / 2**20:.0f} MB with zstd" if zb else "") if x)
     lines += [
-        f"## ~{size} GB dataset: {db / 2**20:.0f} MB on disk"
-        + "; custom-format dump " + ", ".join(x for x in (f"{gz / 2**20:.0f} MB with gzip" if gz else "", f"{zb / 2**20:.0f} MB with zstd" if zb else "") if x),
+        f"## ~{size} GB dataset: {db / 2**20:.0f} MB on disk" + (f"; custom-format dump {dumps}" if dumps else ""),
         "",
         "| contender | wall s | CPU s | CPU s of PostgreSQL / s3proxy | pg_dump s on a CPU / waiting for one | PostgreSQL backends s on a CPU / waiting for one | held back by S3 s | peak RSS MB | DB MB/s | dump MB/s | × pg_dump → /dev/null, same compression | × Neon pipeline | × pg_restore from file, same jobs |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -166,6 +176,23 @@ for size in sizes:
             f"| {md(label)} | {cell(w, '{:.1f}')} | {cell(c, '{:.1f}')} | {servers} | | | | {cell(m, '{:.0f}')} | | | | | |"
         )
     lines.append("")
+
+# Where the JVM's CPU goes: its threads' CPU time (the kernel's accounting), median per thread name.
+profile = []
+for size in sizes:
+    for label in JAVA:
+        runs_threads = [r[11] for r in rows.get((size, label), []) if r[11]]
+        if not runs_threads:
+            continue
+        names = sorted({n for t in runs_threads for n in t}, key=lambda n: -med([t.get(n, 0) for t in runs_threads]))
+        total = med([sum(t.values()) for t in runs_threads]) / 1000
+        shown = ", ".join(f"{n} {med([t.get(n, 0) for t in runs_threads]) / 1000:.1f}" for n in names[:6])
+        profile.append(f"| ~{size} GB | {md(label)} | {total:.1f} | {shown} |")
+if profile:
+    lines += ["## The script JVM's CPU by thread (s, medians)", "",
+              "main: reading pg_dump's pipe, SHA-256 (backup); upload-part: CRC32, TLS and sending parts; download threads for"
+              " restore; C1/C2 CompilerThre: the JIT compilers; VM Thread: GC.", "",
+              "| size | contender | JVM CPU s | by thread |", "|---|---|---|---|"] + profile + [""]
 
 # The targets of issue 8, computed from the medians above.
 targets = []

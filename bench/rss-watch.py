@@ -11,15 +11,19 @@ except growth in the last 0.2 s) of every descendant and writes, in kB:
 and, in ms, for the pg_dump processes of the command, from the scheduler's own accounting (/proc/PID/schedstat):
     pgdump_cpu=<time on a CPU> pgdump_wait=<time runnable but waiting for a CPU>
     backend_cpu=... backend_wait=...   the same for PostgreSQL's client backends (TCP connections) meanwhile
+and the CPU time of the script's JVM by thread, in ms (threads numbered alike summed: upload-part-1 and -2 as upload-part):
+    jvm_threads=main:3600,upload-part:2500,C2 CompilerThread:2400,...
 so a slow-down can be told apart: waiting for a core (CPU contention) or sleeping (on PostgreSQL or a full pipe).
 The last sample before pg_dump exits is up to 0.2 s old.
 """
-import os, sys, time
+import os, re, sys, time
 
 root, out = int(sys.argv[1]), sys.argv[2]
 peak = {"jvm": 0, "launcher": 0, "any": 0}
 pg_dump_sched = {}  # pid -> (ns on a CPU, ns waiting on the run queue), cumulative, last sample
 backend_sched = {}  # the same for PostgreSQL client backends (not our descendants: the postmaster's)
+jvm_threads = {}  # (jvm pid, tid) -> (thread name, CPU ms), last sample
+HZ = os.sysconf("SC_CLK_TCK")
 
 
 def children_map():
@@ -82,6 +86,29 @@ def sample():
         if argv and os.path.basename(argv[0].decode(errors="replace")) == "java":
             kind = "launcher" if b"dev.jbang.Main" in argv else "jvm"
             peak[kind] = max(peak[kind], hwm)
+            if kind == "jvm":
+                sample_threads(p)
+
+
+def sample_threads(pid):
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                s = f.read()
+            name = s[s.index("(") + 1:s.rindex(")")]
+            fields = s[s.rindex(")") + 2:].split()
+            jvm_threads[(pid, tid)] = ("main" if name == "java" else name, (int(fields[11]) + int(fields[12])) * 1000 // HZ)
+    except (OSError, ValueError):
+        pass
+
+
+def threads_summary():
+    by_name = {}
+    for name, ms in jvm_threads.values():
+        key = re.sub(r"[-#]?\d+$", "", name)  # upload-part-1 -> upload-part, C2 CompilerThre(ad0) -> C2 CompilerThre
+        by_name[key] = by_name.get(key, 0) + ms
+    top = sorted(by_name.items(), key=lambda kv: -kv[1])
+    return ",".join(f"{k}:{v}" for k, v in top if v >= 50) or "-"
 
 
 while os.path.exists(f"/proc/{root}"):
@@ -92,4 +119,4 @@ with open(out, "w") as f:
              "pgdump_wait": sum(w for _, w in pg_dump_sched.values()) // 10**6,
              "backend_cpu": sum(c for c, _ in backend_sched.values()) // 10**6,
              "backend_wait": sum(w for _, w in backend_sched.values()) // 10**6}
-    f.write(" ".join(f"{k}={v}" for k, v in {**peak, **sched}.items()) + "\n")
+    f.write(" ".join(f"{k}={v}" for k, v in {**peak, **sched}.items()) + f" jvm_threads={threads_summary().replace(' ', '_')}\n")

@@ -131,15 +131,17 @@ measure() { # measure SIZE LABEL COMMAND...
   dump_cpu=$(sed -n 's/.*pgdump_cpu=\([0-9]*\).*/\1/p' "$rss"); dump_wait=$(sed -n 's/.*pgdump_wait=\([0-9]*\).*/\1/p' "$rss")
   local backend_cpu backend_wait  # the same for PostgreSQL's client backends meanwhile (pg_dump's, pg_restore's, psql's)
   backend_cpu=$(sed -n 's/.*backend_cpu=\([0-9]*\).*/\1/p' "$rss"); backend_wait=$(sed -n 's/.*backend_wait=\([0-9]*\).*/\1/p' "$rss")
+  local threads  # the script JVM's CPU ms by thread, e.g. main:3600,upload-part:2500,C2_CompilerThre:2400
+  threads=$(sed -n 's/.*jvm_threads=\([^ ]*\).*/\1/p' "$rss"); [ "$jvm" -gt 0 ] || threads=
   # The script's JVM when there is one (not JBang's launcher, which has exited before it starts), else the largest process.
   local peak=$(( (jvm > 0 ? jvm : any) / 1024 ))
   local held  # backup.java's own measure of how long S3 held the dump back (its reader waiting for a free part buffer)
   read -r bytes held < <(python3 -c 'import json,sys
 try: d=json.load(open(sys.argv[1]))["backups"][0]; print(d["sizeBytes"], d.get("secondsWaitingForS3", ""))
 except Exception: print("")' "$work/last.out")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" "$dump_cpu" "$dump_wait" "$held" "$backend_cpu" "$backend_wait" >> "$results"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" "$dump_cpu" "$dump_wait" "$held" "$backend_cpu" "$backend_wait" "$threads" >> "$results"
   printf '  %-46s wall %7.1f s  cpu %7.1f s (+ postgres %5.1f, s3proxy %5.1f)  peak rss %5d MB%s%s\n' "$label" "$wall" "$cpu" "$pgcpu" "$s3cpu" "$peak" \
-    "$([ "$jvm" -gt 0 ] && echo ' (JVM)')" "$([ "${dump_cpu:-0}" -gt 0 ] && echo "  pg_dump on a CPU ${dump_cpu} ms, waiting for one ${dump_wait} ms")$([ -n "$held" ] && echo ", held back by S3 ${held} s")$([ "${backend_cpu:-0}" -gt 0 ] && echo "; backends on a CPU ${backend_cpu} ms, waiting ${backend_wait} ms")"
+    "$([ "$jvm" -gt 0 ] && echo ' (JVM)')" "$([ "${dump_cpu:-0}" -gt 0 ] && echo "  pg_dump on a CPU ${dump_cpu} ms, waiting for one ${dump_wait} ms")$([ -n "$held" ] && echo ", held back by S3 ${held} s")$([ "${backend_cpu:-0}" -gt 0 ] && echo "; backends on a CPU ${backend_cpu} ms, waiting ${backend_wait} ms")$([ -n "$threads" ] && echo "; JVM CPU ms by thread ${threads}")"
 }
 
 declare -A dbsize gzsize
