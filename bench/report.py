@@ -190,8 +190,9 @@ for size in sizes:
         profile.append(f"| ~{size} GB | {md(label)} | {total:.1f} | {shown} |")
 if profile:
     lines += ["## The script JVM's CPU by thread (s, medians)", "",
-              "main: reading pg_dump's pipe, SHA-256 (backup); upload-part: CRC32, TLS and sending parts; download threads for"
-              " restore; C1/C2 CompilerThre: the JIT compilers; VM Thread: GC.", "",
+              "main: start-up, then reading pg_dump's pipe and SHA-256 (backup), or the download, TLS and SHA-256 (restore);"
+              " upload-part: CRC32, TLS and sending parts (backup); C1/C2 CompilerThre: the JIT compilers; VM Thread: GC."
+              " Sampled every 0.2 s: a JVM that lives less than that (--version) shows little.", "",
               "| size | contender | JVM CPU s | by thread |", "|---|---|---|---|"] + profile + [""]
 
 # The targets of issue 8, computed from the medians above.
