@@ -257,7 +257,7 @@ class Restore implements Callable<Integer> {
     private Applied applyFromFile(S3Client s3, Chosen chosen, ConnInfo target, Target.State state, PgTools.Tool psql,
                                   PgTools.Tool pgRestore, PgRestore.Options how, Age.Identities identities, PrintWriter err) throws Exception {
         Manifest m = chosen.manifest();
-        Path file = Download.tempFile(tempDir, m.sizeBytes());
+        Path file = Download.tempFile(tempDir, m.sizeBytes(), err);
         try {
             Download.toFile(s3, storage.bucket(), m, file, identities, err);
             int toc = PgRestore.listFile(pgRestore, file).entries();
@@ -665,7 +665,7 @@ class Restore implements Callable<Integer> {
                 VerifyRecord.RowTolerance tolerance = new VerifyRecord.RowTolerance(tolerancePercent, toleranceRows);
                 DrillRun run = new DrillRun(chosen, psql, pgRestore, server, tolerance, err);
 
-                Path file = Download.tempFile(tempDir, m.sizeBytes());
+                Path file = Download.tempFile(tempDir, m.sizeBytes(), err);
                 try {
                     run.execute(s3, storage.bucket(), file, jobs, identities);
                 } finally {
@@ -1253,8 +1253,14 @@ class Restore implements Callable<Integer> {
             }
         }
 
-        /** A private temp file for the dump, after checking there is room for it. */
-        static Path tempFile(Path dir, long size) throws IOException {
+        /**
+         * A private temp file for the dump, after checking there is room for it. Named after this host and process
+         * ({@code pgdump-s3-HOST-PID-RANDOM.dump}), so that a later run can recognise one left by a restore that was
+         * killed (SIGKILL, OOM killer, a cancelled CI job: nothing ran to delete it) and remove it first: a dump
+         * the size of the database left in /tmp must not be what makes the next restore fail for lack of space.
+         */
+        static Path tempFile(Path dir, long size, PrintWriter err) throws IOException {
+            removeStaleTempFiles(dir, err);
             long free = Files.getFileStore(dir).getUsableSpace();
             if (free < size + (64L << 20)) {
                 throw new Failure(Exit.CONFIG, "not enough space in " + dir + " for the " + Progress.size(size) + " dump (" + Progress.size(free)
@@ -1262,12 +1268,54 @@ class Restore implements Callable<Integer> {
             }
             Path file;
             try {
-                file = Files.createTempFile(dir, "pgdump-s3-", ".dump", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                file = Files.createTempFile(dir, tempPrefix(), ".dump", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             } catch (UnsupportedOperationException e) {
-                file = Files.createTempFile(dir, "pgdump-s3-", ".dump");
+                file = Files.createTempFile(dir, tempPrefix(), ".dump");
             }
             file.toFile().deleteOnExit();
             return file;
+        }
+
+        /** pgdump-s3-HOST-PID-: the host without '-', so that the PID after it is unambiguous. */
+        static String tempPrefix() { return "pgdump-s3-" + hostTag() + "-" + ProcessHandle.current().pid() + "-"; }
+
+        private static String hostTag() {
+            String host = null;
+            try {
+                host = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+            } catch (IOException | RuntimeException e) {
+                host = System.getenv("HOSTNAME");
+            }
+            if (host == null || host.isBlank()) host = "localhost";
+            return host.replaceAll("[^A-Za-z0-9._]", "_");
+        }
+
+        /**
+         * Deletes our temp dumps in {@code dir} whose process is gone: same host (PIDs mean nothing across hosts or
+         * containers sharing a directory), and no live process has that PID (a reused PID keeps the file: safe side).
+         * Never fails the restore: a file we may not delete is left alone.
+         */
+        static void removeStaleTempFiles(Path dir, PrintWriter err) {
+            java.util.regex.Pattern ours = java.util.regex.Pattern.compile(
+                    java.util.regex.Pattern.quote("pgdump-s3-" + hostTag() + "-") + "(\\d{1,10})-\\d*\\.dump");
+            try (var files = Files.newDirectoryStream(dir, "pgdump-s3-*.dump")) {
+                for (Path file : files) {
+                    var m = ours.matcher(file.getFileName().toString());
+                    if (!m.matches() || !Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) continue;
+                    long pid = Long.parseLong(m.group(1));
+                    if (ProcessHandle.of(pid).isPresent()) continue;
+                    try {
+                        long size = Files.size(file);
+                        Files.delete(file);
+                        err.println("note: removed " + file + " (" + Progress.size(size) + "), a temp dump left by an interrupted restore (process "
+                                + pid + " is gone)");
+                    } catch (IOException e) {
+                        // Another user's file in a shared /tmp, or already gone: not ours to insist on.
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                err.println("restore: warning: could not look for stale temp dumps in " + dir + ": " + e.getMessage());
+            }
         }
 
         /** A new file only its owner can read (0600): a dump holds the whole database, decrypted or not. */

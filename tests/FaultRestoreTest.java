@@ -189,6 +189,54 @@ class FaultRestoreTest {
         assertEquals("5000", pg.sql(target, "select count(*) from bb_more"));
     }
 
+    /**
+     * restore.java killed with SIGKILL mid-download (the OOM killer, a cancelled CI job): nothing can run to delete
+     * its temp dump, so the next restore on this host removes it first, and only it: a file of a live process or
+     * of another host (a shared directory) is left alone.
+     */
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    void aTempDumpLeftBySigkillIsRemovedByTheNextRun() throws Exception {
+        Path tmp = tempDir();
+        try {
+            String leftover;
+            try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+                proxy.stallInResponse("hold the download at 100 KiB", FaultProxy.Request::isDumpGet, 1, 100 << 10, Duration.ofSeconds(30));
+                List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                        "Restore", "--bucket", bucket, "--endpoint-url", proxy.endpoint(), "--region", S3Server.REGION,
+                        "--target-url", pg.url(newName("fault_killed")), "--create", "--temp-dir", tmp.toString());
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+                pb.environment().putAll(s3.env());
+                Process child = pb.start();
+                BackupFailureTest.waitUntil("the download has started", child.onExit(), () -> {
+                    try {
+                        return !filesIn(tmp).isEmpty();
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                child.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
+                assertTrue(child.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+                List<String> left = filesIn(tmp);
+                assertEquals(1, left.size(), "SIGKILL leaves the temp dump behind: " + left);
+                leftover = left.get(0);
+                assertTrue(leftover.matches("pgdump-s3-[A-Za-z0-9._]+-" + child.pid() + "-\\d+\\.dump"), "named after host and process: " + leftover);
+            }
+            String live = leftover.replace("-" + leftover.split("-")[3] + "-", "-" + ProcessHandle.current().pid() + "-");
+            String otherHost = leftover.replaceFirst("^pgdump-s3-[^-]+-", "pgdump-s3-elsewhere-");
+            Files.writeString(tmp.resolve(live), "a restore still running");
+            Files.writeString(tmp.resolve(otherHost), "another host's restore");
+
+            Scripts.Run run = restore(s3.endpoint, bucket, "--target-url", pg.url(newName("fault_after_kill")), "--create", "--temp-dir", tmp.toString());
+            assertEquals(0, run.exit(), run.toString());
+            assertTrue(run.err().contains("removed " + tmp.resolve(leftover)) && run.err().contains("interrupted restore"), run.err());
+            assertEquals(List.of(live, otherHost).stream().sorted().toList(), filesIn(tmp).stream().sorted().toList(),
+                    "only the dead process's file is removed (and the run's own temp dump is gone again)");
+        } finally {
+            PgServer.deleteTree(tmp);
+        }
+    }
+
     /** A drill whose download breaks for good has no verdict on the backup: no record written, no scratch database left. */
     @Test
     @Execution(ExecutionMode.CONCURRENT)
