@@ -125,11 +125,7 @@ final class PgServer {
             server.pgCtlOptions = opts;
             server.pgCtl("start");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    server.pgCtl("stop", "-m", "fast");
-                } catch (RuntimeException ignored) {
-                    // already stopped
-                }
+                server.stopAtShutdown();
                 deleteTree(base);
             }));
             return server;
@@ -139,6 +135,30 @@ final class PgServer {
     }
 
     private String pgCtlOptions;
+
+    /**
+     * Stops the cluster while the JVM exits. Not through {@link Proc}: zt-exec's own shutdown hook destroys the
+     * processes it started, and it runs at the same time as this one, so it could kill pg_ctl before pg_ctl had
+     * stopped the server, which then outlived the suite with its directory deleted. If pg_ctl fails anyway, the
+     * postmaster gets SIGTERM itself.
+     */
+    private void stopAtShutdown() {
+        Long postmaster = null;
+        try {
+            postmaster = Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(0).strip());
+        } catch (IOException | RuntimeException notRunning) {
+            return;
+        }
+        try {
+            Process p = new ProcessBuilder(asPostgres(List.of(binDir.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-w", "-t", "60",
+                    "stop", "-m", "fast"))).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor(90, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0) return;
+            p.destroyForcibly();
+        } catch (IOException | InterruptedException e) {
+            // fall through to the signal
+        }
+        ProcessHandle.of(postmaster).ifPresent(ProcessHandle::destroy);
+    }
 
     private void pgCtl(String action, String... extra) {
         List<String> cmd = new ArrayList<>(List.of(binDir.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-w", "-t", "60"));
