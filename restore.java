@@ -257,8 +257,8 @@ class Restore implements Callable<Integer> {
     private Applied applyFromFile(S3Client s3, Chosen chosen, ConnInfo target, Target.State state, PgTools.Tool psql,
                                   PgTools.Tool pgRestore, PgRestore.Options how, Age.Identities identities, PrintWriter err) throws Exception {
         Manifest m = chosen.manifest();
-        Path file = Download.tempFile(tempDir, m.sizeBytes(), err);
-        try {
+        try (TempDump temp = Download.tempDump(tempDir, m.sizeBytes(), err)) {
+            Path file = temp.path();
             Download.toFile(s3, storage.bucket(), m, file, identities, err);
             int toc = PgRestore.listFile(pgRestore, file).entries();
             err.println("restore: verified: size and SHA-256 match the manifest" + (identities == null ? "" : ", decrypted with age")
@@ -270,8 +270,6 @@ class Restore implements Callable<Integer> {
                 throw restoreFailed(f, how, created, psql, target);
             }
             return new Applied(created, toc);
-        } finally {
-            Files.deleteIfExists(file);
         }
     }
 
@@ -665,11 +663,8 @@ class Restore implements Callable<Integer> {
                 VerifyRecord.RowTolerance tolerance = new VerifyRecord.RowTolerance(tolerancePercent, toleranceRows);
                 DrillRun run = new DrillRun(chosen, psql, pgRestore, server, tolerance, err);
 
-                Path file = Download.tempFile(tempDir, m.sizeBytes(), err);
-                try {
-                    run.execute(s3, storage.bucket(), file, jobs, identities);
-                } finally {
-                    Files.deleteIfExists(file);
+                try (TempDump temp = Download.tempDump(tempDir, m.sizeBytes(), err)) {
+                    run.execute(s3, storage.bucket(), temp.path(), jobs, identities);
                 }
 
                 VerifyRecord record = run.record(started, version.version());
@@ -1133,6 +1128,110 @@ class Restore implements Callable<Integer> {
     }
 
     /** Downloading a dump while hashing and counting it, resuming after a dropped connection. */
+    /** A temp dump and the lock that says its process is alive (see {@link Download#tempDump}). */
+    static final class TempDump implements AutoCloseable {
+        private static final String PREFIX = "pgdump-s3-";
+        private final Path path;
+        private final Path lockPath;
+        private final java.nio.channels.FileChannel lockChannel;
+
+        private TempDump(Path path, Path lockPath, java.nio.channels.FileChannel lockChannel) {
+            this.path = path;
+            this.lockPath = lockPath;
+            this.lockChannel = lockChannel;
+        }
+
+        Path path() { return path; }
+
+        java.nio.file.attribute.UserPrincipal owner() throws IOException { return Files.getOwner(lockPath); }
+
+        /** The lock first, then the dump: a dump is never without a held lock. */
+        static TempDump create(Path dir) throws IOException {
+            Path lock = privateTempFile(dir, PREFIX + ProcessHandle.current().pid() + "-", ".dump.lock");
+            java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.WRITE);
+            try {
+                try {
+                    channel.tryLock();
+                } catch (IOException noLocksHere) {
+                    // A file system without locks: the dump is still deleted on every exit but SIGKILL, and no run here
+                    // can take such a lock either, so none deletes it while this restore runs.
+                }
+                String name = lock.getFileName().toString();
+                Path dump = dir.resolve(name.substring(0, name.length() - ".lock".length()));
+                Files.deleteIfExists(dump);
+                createPrivateFile(dump);
+                dump.toFile().deleteOnExit();
+                lock.toFile().deleteOnExit();
+                return new TempDump(dump, lock, channel);
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                Files.deleteIfExists(lock);
+                throw e;
+            }
+        }
+
+        /** Deletes the dump, then the lock file, then lets the lock go. */
+        @Override
+        public void close() throws IOException {
+            try {
+                Files.deleteIfExists(path);
+                Files.deleteIfExists(lockPath);
+            } finally {
+                lockChannel.close();
+            }
+        }
+
+        /**
+         * Deletes the temp dumps in {@code dir} whose lock can be taken: their process is gone. Only files of this
+         * user, never through a symbolic link, never one of this process (opening and closing its lock file here would
+         * drop that lock: POSIX locks belong to the process). Old temp dumps without a lock file are not touched.
+         * Never fails the restore: what cannot be checked or deleted is left alone.
+         */
+        static void removeStale(Path dir, java.nio.file.attribute.UserPrincipal me, PrintWriter err) {
+            String ours = PREFIX + ProcessHandle.current().pid() + "-";
+            var nofollow = java.nio.file.LinkOption.NOFOLLOW_LINKS;
+            try (var locks = Files.newDirectoryStream(dir, PREFIX + "*.dump.lock")) {
+                for (Path lock : locks) {
+                    String name = lock.getFileName().toString();
+                    Path dump = dir.resolve(name.substring(0, name.length() - ".lock".length()));
+                    try {
+                        if (name.startsWith(ours) || !Files.isRegularFile(lock, nofollow) || !me.equals(Files.getOwner(lock, nofollow))) continue;
+                        try (var channel = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.WRITE, nofollow)) {
+                            if (channel.tryLock() == null) continue; // its restore is running
+                            long size = 0;
+                            if (Files.isRegularFile(dump, nofollow) && me.equals(Files.getOwner(dump, nofollow))) {
+                                size = Files.size(dump);
+                                Files.delete(dump);
+                            }
+                            Files.delete(lock);
+                            err.println("note: removed " + dump + " (" + Progress.size(size) + "), a temp dump left by a restore that was killed");
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        // Locked by this JVM, not ours, already gone, a file system without locks: left alone.
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                err.println("warning: could not look for stale temp dumps in " + dir + ": " + e.getMessage());
+            }
+        }
+
+        private static Path privateTempFile(Path dir, String prefix, String suffix) throws IOException {
+            try {
+                return Files.createTempFile(dir, prefix, suffix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException e) {
+                return Files.createTempFile(dir, prefix, suffix);
+            }
+        }
+
+        private static void createPrivateFile(Path file) throws IOException {
+            try {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException e) {
+                Files.createFile(file);
+            }
+        }
+    }
+
     static final class Download {
         record Result(long size, String sha256) {}
 
@@ -1254,67 +1353,29 @@ class Restore implements Callable<Integer> {
         }
 
         /**
-         * A private temp file for the dump, after checking there is room for it. Named after this host and process
-         * ({@code pgdump-s3-HOST-PID-RANDOM.dump}), so that a later run can recognise one left by a restore that was
-         * killed (SIGKILL, OOM killer, a cancelled CI job: nothing ran to delete it) and remove it first: a dump
-         * the size of the database left in /tmp must not be what makes the next restore fail for lack of space.
+         * A private temp file for the dump (0600), after checking there is room for it; closing the handle deletes it.
+         *
+         * <p>A restore killed outright (SIGKILL, the OOM killer, a cancelled CI job) cannot delete its temp dump, and a
+         * dump the size of the database left in /tmp must not be what makes the next restore fail for lack of space.
+         * So each temp dump {@code pgdump-s3-PID-N.dump} has a lock file {@code ...dump.lock} on which its process holds
+         * an exclusive lock for as long as the dump exists; the kernel releases it when the process dies, however it
+         * dies, and across PID namespaces (containers sharing the directory). Before creating its own, a run deletes
+         * the dumps whose lock it can take: their owner is gone. The lock file is a file of its own because closing any
+         * descriptor of a file drops a process's POSIX locks on it, and the dump is opened and closed by the download.
          */
-        static Path tempFile(Path dir, long size, PrintWriter err) throws IOException {
-            removeStaleTempFiles(dir, err);
-            long free = Files.getFileStore(dir).getUsableSpace();
-            if (free < size + (64L << 20)) {
-                throw new Failure(Exit.CONFIG, "not enough space in " + dir + " for the " + Progress.size(size) + " dump (" + Progress.size(free)
-                        + " free): use --temp-dir DIR on a larger disk, or --stream to restore without a temp file");
-            }
-            Path file;
+        static TempDump tempDump(Path dir, long size, PrintWriter err) throws IOException {
+            TempDump dump = TempDump.create(dir);
             try {
-                file = Files.createTempFile(dir, tempPrefix(), ".dump", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            } catch (UnsupportedOperationException e) {
-                file = Files.createTempFile(dir, tempPrefix(), ".dump");
-            }
-            file.toFile().deleteOnExit();
-            return file;
-        }
-
-        /** pgdump-s3-HOST-PID-: the host without '-', so that the PID after it is unambiguous. */
-        static String tempPrefix() { return "pgdump-s3-" + hostTag() + "-" + ProcessHandle.current().pid() + "-"; }
-
-        private static String hostTag() {
-            String host = null;
-            try {
-                host = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
-            } catch (IOException | RuntimeException e) {
-                host = System.getenv("HOSTNAME");
-            }
-            if (host == null || host.isBlank()) host = "localhost";
-            return host.replaceAll("[^A-Za-z0-9._]", "_");
-        }
-
-        /**
-         * Deletes our temp dumps in {@code dir} whose process is gone: same host (PIDs mean nothing across hosts or
-         * containers sharing a directory), and no live process has that PID (a reused PID keeps the file: safe side).
-         * Never fails the restore: a file we may not delete is left alone.
-         */
-        static void removeStaleTempFiles(Path dir, PrintWriter err) {
-            java.util.regex.Pattern ours = java.util.regex.Pattern.compile(
-                    java.util.regex.Pattern.quote("pgdump-s3-" + hostTag() + "-") + "(\\d{1,10})-\\d*\\.dump");
-            try (var files = Files.newDirectoryStream(dir, "pgdump-s3-*.dump")) {
-                for (Path file : files) {
-                    var m = ours.matcher(file.getFileName().toString());
-                    if (!m.matches() || !Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) continue;
-                    long pid = Long.parseLong(m.group(1));
-                    if (ProcessHandle.of(pid).isPresent()) continue;
-                    try {
-                        long size = Files.size(file);
-                        Files.delete(file);
-                        err.println("note: removed " + file + " (" + Progress.size(size) + "), a temp dump left by an interrupted restore (process "
-                                + pid + " is gone)");
-                    } catch (IOException e) {
-                        // Another user's file in a shared /tmp, or already gone: not ours to insist on.
-                    }
+                TempDump.removeStale(dir, dump.owner(), err);
+                long free = Files.getFileStore(dir).getUsableSpace();
+                if (free < size + (64L << 20)) {
+                    throw new Failure(Exit.CONFIG, "not enough space in " + dir + " for the " + Progress.size(size) + " dump (" + Progress.size(free)
+                            + " free): use --temp-dir DIR on a larger disk, or --stream to restore without a temp file");
                 }
+                return dump;
             } catch (IOException | RuntimeException e) {
-                err.println("restore: warning: could not look for stale temp dumps in " + dir + ": " + e.getMessage());
+                dump.close();
+                throw e;
             }
         }
 

@@ -191,50 +191,59 @@ class FaultRestoreTest {
 
     /**
      * restore.java killed with SIGKILL mid-download (the OOM killer, a cancelled CI job): nothing can run to delete
-     * its temp dump, so the next restore on this host removes it first, and only it: a file of a live process or
-     * of another host (a shared directory) is left alone.
+     * its temp dump, so the next restore removes it first, and only it: the temp dump of a restore that is still
+     * running (another process, holding its lock) is left alone.
      */
     @Test
     @Execution(ExecutionMode.CONCURRENT)
     void aTempDumpLeftBySigkillIsRemovedByTheNextRun() throws Exception {
         Path tmp = tempDir();
-        try {
-            String leftover;
-            try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
-                proxy.stallInResponse("hold the download at 100 KiB", FaultProxy.Request::isDumpGet, 1, 100 << 10, Duration.ofSeconds(30));
-                List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                        "Restore", "--bucket", bucket, "--endpoint-url", proxy.endpoint(), "--region", S3Server.REGION,
-                        "--target-url", pg.url(newName("fault_killed")), "--create", "--temp-dir", tmp.toString());
-                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
-                pb.environment().putAll(s3.env());
-                Process child = pb.start();
-                BackupFailureTest.waitUntil("the download has started", child.onExit(), () -> {
-                    try {
-                        return !filesIn(tmp).isEmpty();
-                    } catch (Exception e) {
-                        return false;
-                    }
-                });
-                child.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
-                assertTrue(child.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
-                List<String> left = filesIn(tmp);
-                assertEquals(1, left.size(), "SIGKILL leaves the temp dump behind: " + left);
-                leftover = left.get(0);
-                assertTrue(leftover.matches("pgdump-s3-[A-Za-z0-9._]+-" + child.pid() + "-\\d+\\.dump"), "named after host and process: " + leftover);
-            }
-            String live = leftover.replace("-" + leftover.split("-")[3] + "-", "-" + ProcessHandle.current().pid() + "-");
-            String otherHost = leftover.replaceFirst("^pgdump-s3-[^-]+-", "pgdump-s3-elsewhere-");
-            Files.writeString(tmp.resolve(live), "a restore still running");
-            Files.writeString(tmp.resolve(otherHost), "another host's restore");
+        Process killed = null, running = null;
+        try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+            proxy.stallInResponse("hold both downloads at 100 KiB", FaultProxy.Request::isDumpGet, 2, 100 << 10, Duration.ofSeconds(60));
+            killed = startRestore(proxy.endpoint(), tmp, newName("fault_killed"));
+            waitForFiles(tmp, 2, killed);
+            running = startRestore(proxy.endpoint(), tmp, newName("fault_still_running"));
+            waitForFiles(tmp, 4, running);
+            killed.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
+            assertTrue(killed.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+            String dead = "pgdump-s3-" + killed.pid() + "-", alive = "pgdump-s3-" + running.pid() + "-";
+            assertEquals(2, filesIn(tmp).stream().filter(f -> f.startsWith(dead)).count(), "SIGKILL leaves the dump and its lock file: " + filesIn(tmp));
 
             Scripts.Run run = restore(s3.endpoint, bucket, "--target-url", pg.url(newName("fault_after_kill")), "--create", "--temp-dir", tmp.toString());
             assertEquals(0, run.exit(), run.toString());
-            assertTrue(run.err().contains("removed " + tmp.resolve(leftover)) && run.err().contains("interrupted restore"), run.err());
-            assertEquals(List.of(live, otherHost).stream().sorted().toList(), filesIn(tmp).stream().sorted().toList(),
-                    "only the dead process's file is removed (and the run's own temp dump is gone again)");
+            assertTrue(run.err().contains("note: removed " + tmp.resolve(dead)) && run.err().contains("a restore that was killed"), run.err());
+            List<String> left = filesIn(tmp);
+            assertEquals(2, left.size(), "the running restore's dump and lock stay, nothing else: " + left);
+            assertTrue(left.stream().allMatch(f -> f.startsWith(alive)), left.toString());
+            assertTrue(running.isAlive(), "the other restore is still running");
         } finally {
+            if (killed != null) killed.destroyForcibly();
+            if (running != null) {
+                running.destroyForcibly();
+                running.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
             PgServer.deleteTree(tmp);
         }
+    }
+
+    static Process startRestore(String endpoint, Path tmp, String target) throws Exception {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                "Restore", "--bucket", bucket, "--endpoint-url", endpoint, "--region", S3Server.REGION,
+                "--target-url", pg.url(target), "--create", "--temp-dir", tmp.toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().putAll(s3.env());
+        return pb.start();
+    }
+
+    static void waitForFiles(Path dir, int count, Process child) {
+        BackupFailureTest.waitUntil(count + " files in " + dir, child.onExit(), () -> {
+            try {
+                return filesIn(dir).size() >= count;
+            } catch (Exception e) {
+                return false;
+            }
+        });
     }
 
     /** A drill whose download breaks for good has no verdict on the backup: no record written, no scratch database left. */
