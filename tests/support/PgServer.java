@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -140,7 +141,7 @@ final class PgServer {
      * Stops the cluster while the JVM exits. Not through {@link Proc}: zt-exec's own shutdown hook destroys the
      * processes it started, and it runs at the same time as this one, so it could kill pg_ctl before pg_ctl had
      * stopped the server, which then outlived the suite with its directory deleted. If pg_ctl fails anyway, the
-     * postmaster gets SIGTERM itself.
+     * postmaster is signalled directly.
      */
     private void stopAtShutdown() {
         Long postmaster = null;
@@ -157,7 +158,16 @@ final class PgServer {
         } catch (IOException | InterruptedException e) {
             // fall through to the signal
         }
-        ProcessHandle.of(postmaster).ifPresent(ProcessHandle::destroy);
+        // SIGINT is PostgreSQL's fast shutdown (SIGTERM, what destroy() sends, waits for clients); then SIGKILL. The
+        // directory is deleted only after the server is gone.
+        Optional<ProcessHandle> server = ProcessHandle.of(postmaster);
+        if (server.isEmpty()) return;
+        try {
+            new ProcessBuilder("kill", "-INT", Long.toString(postmaster)).start().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            server.get().onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            server.get().destroyForcibly();
+        }
     }
 
     private void pgCtl(String action, String... extra) {
