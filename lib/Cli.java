@@ -43,6 +43,7 @@ final class Cli {
         });
         // Watch stdout from the moment the command runs (tests replace the writers after this method returns).
         cl.setExecutionStrategy(parseResult -> {
+            stdout.written = false;
             CommandLine top = parseResult.commandSpec().commandLine();
             top.setOut(stdout.watch(top.getOut()));
             return new CommandLine.RunLast().execute(parseResult);
@@ -55,12 +56,20 @@ final class Cli {
                 ex.printStackTrace(err);
             }
             err.flush();
-            if (parseResult.originalArgs().contains("--json") && !stdout.written) {
+            if (jsonRequested(parseResult) && !stdout.written) {
                 printErrorDocument(failing.getOut(), failure.exitCode, failure.getMessage());
             }
             return failure.exitCode;
         });
         return cl;
+    }
+
+    /** Whether --json was given as an option (of the command or of its subcommand), not merely as some option's value. */
+    private static boolean jsonRequested(CommandLine.ParseResult parseResult) {
+        for (CommandLine.ParseResult pr = parseResult; pr != null; pr = pr.subcommand()) {
+            if (pr.hasMatchedOption("--json")) return true;
+        }
+        return false;
     }
 
     /** The document --json prints when the command failed before printing its own (same shape as setup-aws's error). */
