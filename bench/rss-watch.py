@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peak RSS per kind of process below ROOT_PID, until ROOT_PID exits.
 
-    rss-watch.py ROOT_PID OUT_FILE
+    rss-watch.py ROOT_PID OUT_FILE [POSTMASTER_PID]
 
 /usr/bin/time -v reports the largest process of the whole command, and under JBang that can be the launcher's
 own JVM (dev.jbang.Main, ~90 MB, which exits before the script's JVM starts). This separates them: every 0.2 s
@@ -10,7 +10,7 @@ except growth in the last 0.2 s) of every descendant and writes, in kB:
     jvm=<peak of the script's JVM> launcher=<peak of JBang's launcher JVM> any=<peak of any process>
 and, in ms, for the pg_dump processes of the command, from the scheduler's own accounting (/proc/PID/schedstat):
     pgdump_cpu=<time on a CPU> pgdump_wait=<time runnable but waiting for a CPU>
-    backend_cpu=... backend_wait=...   the same for PostgreSQL's client backends (TCP connections) meanwhile
+    backend_cpu=... backend_wait=...   the same for the postmaster's client backends (TCP connections) meanwhile
 and the CPU time of the script's JVM by thread, in ms (threads numbered alike summed: upload-part-1 and -2 as upload-part):
     jvm_threads=main:3600,upload-part:2500,C2 CompilerThread:2400,...
 so a slow-down can be told apart: waiting for a core (CPU contention) or sleeping (on PostgreSQL or a full pipe).
@@ -19,6 +19,7 @@ The last sample before pg_dump exits is up to 0.2 s old.
 import os, re, sys, time
 
 root, out = int(sys.argv[1]), sys.argv[2]
+postmaster = int(sys.argv[3]) if len(sys.argv) > 3 else None
 peak = {"jvm": 0, "launcher": 0, "any": 0}
 pg_dump_sched = {}  # pid -> (ns on a CPU, ns waiting on the run queue), cumulative, last sample
 backend_sched = {}  # the same for PostgreSQL client backends (not our descendants: the postmaster's)
@@ -55,7 +56,7 @@ def schedstat(pid):
 
 def sample():
     kids = children_map()
-    for p in [p for ps in kids.values() for p in ps]:
+    for p in kids.get(postmaster, []):  # the backends are the postmaster's children, not the command's
         try:
             with open(f"/proc/{p}/cmdline", "rb") as f:
                 title = f.read()

@@ -112,7 +112,7 @@ measure() { # measure SIZE LABEL COMMAND...
   pg_pid=$(head -1 "$work/data/postmaster.pid"); pg0=$(cpu_of "$pg_pid"); s30=$(cpu_of "$s3proxy_pid")
   /usr/bin/time -v -o "$t" bash -o pipefail -c "$*" >"$work/last.out" 2>"$work/last.err" &
   local tpid=$!
-  python3 "$root/bench/rss-watch.py" "$tpid" "$rss" &
+  python3 "$root/bench/rss-watch.py" "$tpid" "$rss" "$pg_pid" &
   local wpid=$!
   wait "$tpid" || status=$?
   wait "$wpid" || true
