@@ -122,7 +122,7 @@ class Restore implements Callable<Integer> {
             description = "Database to restore into, a libpq URI (env RESTORE_DATABASE_URL). Best a NEW database, with --create.")
     String targetUrl;
 
-    @Option(names = "--create", description = "Create the target database if it does not exist (only once the backup has been verified).")
+    @Option(names = "--create", description = "Create the target database if it does not exist (once the backup has been verified; with --stream before, and dropped again if the restore fails).")
     boolean create;
 
     @Option(names = "--clean", description = "Drop the backup's objects from the target before recreating them (pg_restore --clean --if-exists).")
@@ -434,13 +434,7 @@ class Restore implements Callable<Integer> {
                     problem = f.getMessage();
                 }
             }
-            if (e.verify() != null) {
-                try {
-                    drill = VerifyRecord.parse(s3.getObjectAsBytes(b -> b.bucket(bucket).key(e.key().verifyKey())).asUtf8String(), e.key().verifyKey());
-                } catch (Failure | NoSuchKeyException f) {
-                    drill = null;
-                }
-            }
+            if (e.verified()) drill = VerifyRecord.read(s3, bucket, e.key());
             return new Row(e, m, drill, problem);
         }
 
@@ -705,7 +699,6 @@ class Restore implements Callable<Integer> {
 
     /** One drill: download, verify, restore into a scratch database, compare, drop. Collects the verdict for the record. */
     static final class DrillRun {
-        final Chosen chosen;
         final Manifest manifest;
         final PgTools.Tool psql;
         final PgTools.Tool pgRestore;
@@ -720,7 +713,6 @@ class Restore implements Callable<Integer> {
         String scratchName;
 
         DrillRun(Chosen chosen, PgTools.Tool psql, PgTools.Tool pgRestore, ConnInfo server, VerifyRecord.RowTolerance tolerance, PrintWriter err) {
-            this.chosen = chosen;
             this.manifest = chosen.manifest();
             this.psql = psql;
             this.pgRestore = pgRestore;
@@ -1087,15 +1079,7 @@ class Restore implements Callable<Integer> {
             if (chosen.dump() == null) {
                 throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + " has a manifest but its dump " + manifest.dumpKey() + " is missing");
             }
-            VerifyRecord drill = null;
-            if (chosen.verified()) {
-                String verifyKey = chosen.key().verifyKey();
-                try {
-                    drill = VerifyRecord.parse(s3.getObjectAsBytes(b -> b.bucket(bucket).key(verifyKey)).asUtf8String(), verifyKey);
-                } catch (Failure | NoSuchKeyException ignored) {
-                    drill = null;
-                }
-            }
+            VerifyRecord drill = chosen.verified() ? VerifyRecord.read(s3, bucket, chosen.key()) : null;
             return new Chosen(chosen, manifest, drill);
         }
 
@@ -1127,10 +1111,11 @@ class Restore implements Callable<Integer> {
         }
     }
 
-    /** Downloading a dump while hashing and counting it, resuming after a dropped connection. */
     /** A temp dump and the lock that says its process is alive (see {@link Download#tempDump}). */
     static final class TempDump implements AutoCloseable {
         private static final String PREFIX = "pgdump-s3-";
+        private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
         private final Path path;
         private final Path lockPath;
         private final java.nio.channels.FileChannel lockChannel;
@@ -1217,21 +1202,23 @@ class Restore implements Callable<Integer> {
 
         private static Path privateTempFile(Path dir, String prefix, String suffix) throws IOException {
             try {
-                return Files.createTempFile(dir, prefix, suffix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                return Files.createTempFile(dir, prefix, suffix, OWNER_ONLY);
             } catch (UnsupportedOperationException e) {
                 return Files.createTempFile(dir, prefix, suffix);
             }
         }
 
-        private static void createPrivateFile(Path file) throws IOException {
+        /** A new file only its owner can read (0600), where the file system has POSIX permissions. */
+        static void createPrivateFile(Path file) throws IOException {
             try {
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                Files.createFile(file, OWNER_ONLY);
             } catch (UnsupportedOperationException e) {
                 Files.createFile(file);
             }
         }
     }
 
+    /** Downloading a dump while hashing and counting it, resuming after a dropped connection. */
     static final class Download {
         record Result(long size, String sha256) {}
 
@@ -1382,11 +1369,7 @@ class Restore implements Callable<Integer> {
         /** A new file only its owner can read (0600): a dump holds the whole database, decrypted or not. */
         static void createPrivate(Path file) {
             try {
-                try {
-                    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                } catch (UnsupportedOperationException e) {
-                    Files.createFile(file);
-                }
+                TempDump.createPrivateFile(file);
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 throw Failure.usage(file + " exists already: choose a new file name");
             } catch (IOException e) {
@@ -1577,10 +1560,15 @@ class Restore implements Callable<Integer> {
         }
 
         /** `pg_restore --list FILE`: an archive pg_restore cannot read is invalid backup data (65). */
+        /** pg_restore --list failed on the archive: the dump is damaged (exit 65). */
+        private static Failure unreadable(String stderr) {
+            return new Failure(Exit.DATA_INVALID, "pg_restore cannot read the archive (" + Errors.lastLines(stderr, 3) + "): the dump is corrupt");
+        }
+
         static Listing listFile(PgTools.Tool pgRestore, Path file) {
             PgTools.Result r = PgTools.run(List.of(pgRestore.path().toString(), "--list", file.toString()), Map.of(), null, 600);
             if (r.exitCode() != 0) {
-                throw new Failure(Exit.DATA_INVALID, "pg_restore cannot read the archive (" + Errors.lastLines(r.stderr(), 3) + "): the dump is corrupt");
+                throw unreadable(r.stderr());
             }
             return Listing.of(r.stdout());
         }
@@ -1609,7 +1597,7 @@ class Restore implements Callable<Integer> {
                 reader.join(10_000);
                 Download.check(m, got);
                 if (code != 0) {
-                    throw new Failure(Exit.DATA_INVALID, "pg_restore cannot read the archive (" + Errors.lastLines(p.stderr(), 3) + "): the dump is corrupt");
+                    throw unreadable(p.stderr());
                 }
                 return Listing.of(listing.toString(StandardCharsets.UTF_8));
             }

@@ -71,18 +71,29 @@ record VerifyRecord(
         }
     }
 
+    /** The drill record stored next to a backup, or null when there is none or it cannot be read. */
+    static VerifyRecord read(software.amazon.awssdk.services.s3.S3Client s3, String bucket, BackupKey key) {
+        String verifyKey = key.verifyKey();
+        try {
+            return parse(s3.getObjectAsBytes(b -> b.bucket(bucket).key(verifyKey)).asUtf8String(), verifyKey);
+        } catch (Failure | software.amazon.awssdk.services.s3.model.NoSuchKeyException e) {
+            return null;
+        }
+    }
+
     /**
      * Whether a listed backup has a drill record that vouches for it (outcome passed, same dump). Reads the
      * manifest and the record; a missing, unreadable or failed record vouches for nothing.
      */
     static boolean vouchedFor(software.amazon.awssdk.services.s3.S3Client s3, String bucket, BackupListing.Entry entry) {
         if (!entry.complete() || entry.verify() == null) return false;
+        Manifest manifest;
         try {
-            Manifest manifest = BackupListing.readManifest(s3, bucket, entry.key());
-            String json = s3.getObjectAsBytes(b -> b.bucket(bucket).key(entry.key().verifyKey())).asUtf8String();
-            return parse(json, entry.key().verifyKey()).vouchesFor(manifest);
+            manifest = BackupListing.readManifest(s3, bucket, entry.key());
         } catch (Failure | software.amazon.awssdk.services.s3.model.NoSuchKeyException e) {
             return false;
         }
+        VerifyRecord record = read(s3, bucket, entry.key());
+        return record != null && record.vouchesFor(manifest);
     }
 }
