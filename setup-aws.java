@@ -7,7 +7,6 @@
 //DEPS software.amazon.awssdk:sts
 //DEPS software.amazon.awssdk:apache-client
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.21.3
-//DEPS org.zeroturnaround:zt-exec:1.12
 //DEPS org.slf4j:slf4j-api:2.0.17
 //DEPS org.slf4j:slf4j-nop:2.0.17
 //SOURCES lib/Exit.java
@@ -17,9 +16,6 @@
 //SOURCES lib/Errors.java
 //SOURCES lib/Json.java
 //SOURCES lib/BackupKey.java
-//SOURCES lib/Manifest.java
-//SOURCES lib/ConnInfo.java
-//SOURCES lib/PgTools.java
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 
