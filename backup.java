@@ -234,8 +234,8 @@ class Backup implements Callable<Integer> {
     /**
      * Fails fast on configuration problems (bucket missing, wrong region, no credentials, access denied,
      * endpoint unreachable) before any pg_dump starts: starts and aborts a multipart upload under the prefix.
-     * That proves exactly what a backup needs (s3:PutObject and s3:AbortMultipartUpload on PREFIX/*, and KMS
-     * when the bucket encrypts with it) and creates no object. A listing would need s3:ListBucket instead,
+     * That proves s3:PutObject and s3:AbortMultipartUpload on PREFIX/* (and KMS when the bucket encrypts with it)
+     * and creates no object; s3:ListMultipartUploadParts is first needed when the upload completes. A listing would need s3:ListBucket instead,
      * and HeadBucket an unconditioned one, which a least-privilege writer role does not have.
      */
     static void preflight(S3Client s3, String bucket, String prefix) {

@@ -20,11 +20,7 @@ import picocli.CommandLine.Option;
 final class Cli {
 
     static void main(Object command, String[] args) {
-        System.exit(execute(command, args));
-    }
-
-    static int execute(Object command, String... args) {
-        return commandLine(command).execute(args);
+        System.exit(commandLine(command).execute(args));
     }
 
     static CommandLine commandLine(Object command) {

@@ -37,8 +37,6 @@ final class Progress {
         }
     }
 
-    synchronized long bytes() { return bytes; }
-
     /** Ends a TTY line; prints nothing more in CI (the caller prints its own summary). */
     synchronized void done() {
         if (tty && printedOnTty) {
