@@ -10,6 +10,8 @@ import java.util.List;
  * @param encryption  null, or the scheme and the public recipients (never a private key)
  * @param tocEntries  number of entries in the archive's table of contents (pg_restore --list)
  * @param tables      per-table statistics at dump time, for restore drills
+ * @param source      which server and database the dump came from (null in manifests written before it existed):
+ *                    one backup name holds one source's history
  */
 record Manifest(
         int formatVersion,
@@ -30,17 +32,36 @@ record Manifest(
         Encryption encryption,
         Integer tocEntries,
         List<TableStat> tables,
-        List<String> pgDumpArgs) {
+        List<String> pgDumpArgs,
+        Source source) {
 
     static final int CURRENT_FORMAT = 1;
+
+    /** As written before {@code source} existed (readers of old manifests see it as null). */
+    Manifest(int formatVersion, String tool, String toolVersion, String name, String database, String host, String dumpKey,
+             String startedAt, String finishedAt, long sizeBytes, String sha256, String pgDumpVersion, String serverVersion,
+             String format, String compression, Encryption encryption, Integer tocEntries, List<TableStat> tables,
+             List<String> pgDumpArgs) {
+        this(formatVersion, tool, toolVersion, name, database, host, dumpKey, startedAt, finishedAt, sizeBytes, sha256,
+                pgDumpVersion, serverVersion, format, compression, encryption, tocEntries, tables, pgDumpArgs, null);
+    }
+
+    /**
+     * The dumped database's identity. {@code host}/{@code port} as the URL named them; {@code systemIdentifier}
+     * (pg_control_system(), null when the role may not read it) and {@code databaseOid} survive a DNS change.
+     */
+    record Source(String host, Integer port, String database, String systemIdentifier, Long databaseOid) {}
 
     record Encryption(String scheme, List<String> recipients) {}
 
     /**
      * @param rowEstimate pg_class.reltuples at dump time (-1 when never analysed)
-     * @param rowCount    exact count when it was measured, else null
+     * @param rowCount    exact count(*) in the dump's own snapshot when it was measured, else null
+     * @param archiveRows rows the archive itself holds for this table (counted in its data), else null
      */
-    record TableStat(String schema, String table, long rowEstimate, Long rowCount) {}
+    record TableStat(String schema, String table, long rowEstimate, Long rowCount, Long archiveRows) {
+        TableStat(String schema, String table, long rowEstimate, Long rowCount) { this(schema, table, rowEstimate, rowCount, null); }
+    }
 
     String toJson() { return Json.write(this); }
 
