@@ -29,6 +29,7 @@
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
+//SOURCES lib/BackupStatus.java
 //SOURCES lib/BackupListing.java
 //SOURCES lib/Age.java
 

@@ -251,7 +251,8 @@ class FaultBackupTest {
         assertEquals(before.objects(), after.objects(), "no object");
         assertEquals(1, after.uploads().size(), "the upload that could not be aborted: " + after.uploads());
 
-        Scripts.Run prune = Scripts.run(new Prune(), "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION,
+        Thread.sleep(1100); // --grace 0s counts the key's time too (one-second resolution)
+        Scripts.Run prune = Scripts.run(PruneTest.withoutGraceFloor(), "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION,
                 "--keep-last", "1", "--grace", "0s");
         assertEquals(0, prune.exit(), prune.toString());
         BucketState.of(bucket).assertUnchangedSince(before);
@@ -279,7 +280,7 @@ class FaultBackupTest {
         assertEquals(before.objects(), after.objects());
         assertEquals(1, after.uploads().size(), after.uploads().toString());
 
-        Scripts.Run prune = Scripts.run(new Prune(), "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION,
+        Scripts.Run prune = Scripts.run(PruneTest.withoutGraceFloor(), "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION,
                 "--keep-last", "1", "--grace", "0s");
         assertEquals(0, prune.exit(), prune.toString());
         BucketState.of(bucket).assertUnchangedSince(before);
@@ -316,7 +317,7 @@ class FaultBackupTest {
         assertTrue(verify.out().contains(earlier), verify.out());
 
         Thread.sleep(1100); // --grace 0s removes what started before this second (times have one-second resolution)
-        Scripts.Run prune = Scripts.run(new Prune(), "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION,
+        Scripts.Run prune = Scripts.run(PruneTest.withoutGraceFloor(), "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION,
                 "--keep-last", "1", "--grace", "0s", "--json");
         assertEquals(0, prune.exit(), prune.toString());
         JsonNode doc = Json.MAPPER.readTree(prune.out());
