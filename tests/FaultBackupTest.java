@@ -357,6 +357,59 @@ class FaultBackupTest {
         }
     }
 
+    // ---- backup and prune at once -----------------------------------------------------------------------------
+
+    /**
+     * The race of issue 15: the dump is deleted between CompleteMultipartUpload and the manifest. prune can no longer do
+     * it (a --grace below 12 h is refused; a dump younger than --grace by its key's time or S3's stays), so the test
+     * deletes it itself, as a prune with a short grace once did, while the manifest PUT is held at the proxy. backup then
+     * fails non-zero, saying the manifest describes a backup without its dump; that phantom is not complete, so the next
+     * prune --keep-last 1 keeps the earlier backup, and restore verify picks and passes it.
+     */
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    void aDumpDeletedBeforeItsManifestFailsTheBackupAndCostsNothing() throws Exception {
+        String bucket = bucketWithEarlierBackup("fault-race");
+        BucketState before = BucketState.of(bucket);
+        String earlier = before.keys().stream().filter(k -> k.endsWith(".dump")).findFirst().orElseThrow();
+        List<String> storage = List.of("--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION);
+        Scripts.Run run;
+        try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+            var held = proxy.hold("manifest held", FaultProxy.Request::isManifestPut, 1);
+            CompletableFuture<Scripts.Run> running = CompletableFuture.supplyAsync(() -> backup(proxy.endpoint(), bucket));
+            held.awaitHit(Duration.ofSeconds(120));
+            Thread.sleep(1100); // the new dump's key is now in a past second
+            List<String> pruneArgs = new ArrayList<>(storage);
+            pruneArgs.addAll(List.of("--keep-last", "1", "--grace", "0s"));
+            Scripts.Run shortGrace = Scripts.run(new Prune(), pruneArgs.toArray(String[]::new));
+            assertEquals(Exit.USAGE, shortGrace.exit(), "a grace that lets prune take a dump in flight is refused: " + shortGrace);
+            List<String> longGrace = new ArrayList<>(storage);
+            longGrace.addAll(List.of("--keep-last", "1", "--grace", "12h"));
+            Scripts.Run prune = Scripts.run(new Prune(), longGrace.toArray(String[]::new));
+            assertEquals(0, prune.exit(), prune.toString());
+            BucketState during = BucketState.of(bucket);
+            during.assertKeeps(before);
+            String fresh = during.keys().stream().filter(k -> k.endsWith(".dump") && !k.equals(earlier)).findFirst()
+                    .orElseThrow(() -> new AssertionError("prune took the dump of the backup in flight: " + during.keys()));
+            TestBackups.deleteObject(bucket, fresh); // what a prune with a short grace did
+            held.release();
+            run = running.get(120, TimeUnit.SECONDS);
+        }
+        assertEquals(Exit.FAILED, run.exit(), run.toString());
+        List<String> errors = run.err().lines().filter(l -> l.startsWith("backup: error: ")).toList();
+        assertEquals(1, errors.size(), run.err());
+        assertTrue(errors.get(0).contains("vanished") && errors.get(0).contains("not complete"), errors.get(0));
+
+        List<String> pruneArgs = new ArrayList<>(storage);
+        pruneArgs.addAll(List.of("--keep-last", "1"));
+        Scripts.Run prune = Scripts.run(new Prune(), pruneArgs.toArray(String[]::new));
+        assertEquals(0, prune.exit(), prune.toString());
+        BucketState.of(bucket).assertKeeps(before);
+        Scripts.Run verify = Scripts.run(new Restore(), "verify", "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION);
+        assertEquals(0, verify.exit(), verify.toString());
+        assertTrue(verify.err().contains(earlier.substring(earlier.lastIndexOf('/') + 1, earlier.length() - ".dump".length())), verify.err());
+    }
+
     // ---- two backups at once ---------------------------------------------------------------------------------
 
     /**
