@@ -343,13 +343,15 @@ class SetupAws implements Callable<Integer> {
         READ,          // s3:GetObject on PREFIX/*: restore and drills download dumps and manifests
         DELETE,        // s3:DeleteObject on PREFIX/*: prune
         STALE_UPLOADS, // s3:ListBucketMultipartUploads (bucket) + s3:AbortMultipartUpload: prune cleans up dead uploads
+        READ_RECORDS,  // s3:GetObject on PREFIX/*.manifest.json and *.verify.json: prune counts only complete backups (and drilled ones)
         WRITE_VERIFY   // s3:PutObject on PREFIX/*.verify.json only: a restore drill records its result next to the backup
     }
 
     enum RoleKind {
         ALL("", "AWS_ROLE_ARN", "backup, prune and restore", List.of(Capability.LIST, Capability.WRITE, Capability.READ, Capability.DELETE, Capability.STALE_UPLOADS)),
         WRITER("-writer", "AWS_WRITER_ROLE_ARN", "backup (write; no read, no delete)", List.of(Capability.LIST, Capability.WRITE)),
-        PRUNER("-pruner", "AWS_PRUNER_ROLE_ARN", "prune (list and delete)", List.of(Capability.LIST, Capability.DELETE, Capability.STALE_UPLOADS)),
+        PRUNER("-pruner", "AWS_PRUNER_ROLE_ARN", "prune (list, read manifests and drill records, delete)",
+                List.of(Capability.LIST, Capability.DELETE, Capability.STALE_UPLOADS, Capability.READ_RECORDS)),
         RESTORER("-restorer", "AWS_RESTORER_ROLE_ARN", "restore and drills (read; write only *.verify.json)", List.of(Capability.LIST, Capability.READ, Capability.WRITE_VERIFY));
 
         final String suffix, variable, purpose;
@@ -405,8 +407,17 @@ class SetupAws implements Callable<Integer> {
             if (kind.can(Capability.DELETE)) objectActions.add("s3:DeleteObject");
             if (kind.can(Capability.STALE_UPLOADS) && !objectActions.contains("s3:AbortMultipartUpload")) objectActions.add("s3:AbortMultipartUpload");
             if (!objectActions.isEmpty()) allow(statements, "BackupObjects", objectActions.stream().sorted().toList(), objects);
+            if (kind.can(Capability.READ_RECORDS) && !kind.can(Capability.READ)) {
+                String under = objects.substring(0, objects.length() - 1) + "*";
+                allow(statements, "ReadManifests", List.of("s3:GetObject"), under + BackupKey.Kind.MANIFEST.suffix);
+                allow(statements, "ReadVerifyRecords", List.of("s3:GetObject"), under + BackupKey.Kind.VERIFY.suffix);
+            }
             if (kind.can(Capability.WRITE_VERIFY) && !kind.can(Capability.WRITE)) {
                 allow(statements, "WriteVerifyRecords", List.of("s3:PutObject"), objects.substring(0, objects.length() - 1) + "*" + BackupKey.Kind.VERIFY.suffix);
+            }
+            if (kmsKeyArn != null && !kind.usesKms() && kind.can(Capability.READ_RECORDS)) { // reads only: no data keys
+                ObjectNode st = allow(statements, "UseBucketKmsKey", List.of("kms:Decrypt"), kmsKeyArn);
+                st.putObject("Condition").putObject("StringEquals").put("kms:ViaService", "s3." + region + ".amazonaws.com");
             }
             if (kmsKeyArn != null && kind.usesKms()) {
                 ObjectNode st = allow(statements, "UseBucketKmsKey", List.of("kms:Decrypt", "kms:GenerateDataKey"), kmsKeyArn);

@@ -123,7 +123,10 @@ class SetupAwsTest {
         assertEquals(Set.of(LIST,
                 "s3:ListBucketMultipartUploads " + B,
                 "s3:AbortMultipartUpload " + B + "/pg-backups/*",
-                "s3:DeleteObject " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.PRUNER, null)), "pruner: list and delete");
+                "s3:DeleteObject " + B + "/pg-backups/*",
+                "s3:GetObject " + B + "/pg-backups/*.manifest.json",
+                "s3:GetObject " + B + "/pg-backups/*.verify.json"), grants(permissions(SetupAws.RoleKind.PRUNER, null)),
+                "pruner: list, read manifests and drill records (only complete backups count), delete");
         assertEquals(Set.of(LIST,
                 "s3:GetObject " + B + "/pg-backups/*",
                 "s3:PutObject " + B + "/pg-backups/*.verify.json"), grants(permissions(SetupAws.RoleKind.RESTORER, null)), "restorer: read; write only verify records");
@@ -134,7 +137,8 @@ class SetupAwsTest {
         assertTrue(grants(permissions(SetupAws.RoleKind.WRITER, KEY)).containsAll(Set.of(kms, decrypt)), "multipart uploads with SSE-KMS need both");
         assertTrue(grants(permissions(SetupAws.RoleKind.RESTORER, KEY)).containsAll(Set.of(kms, decrypt)));
         assertTrue(grants(permissions(SetupAws.RoleKind.ALL, KEY)).containsAll(Set.of(kms, decrypt)));
-        assertFalse(grants(permissions(SetupAws.RoleKind.PRUNER, KEY)).stream().anyMatch(g -> g.startsWith("kms:")), "deleting needs no key");
+        assertEquals(Set.of(decrypt), grants(permissions(SetupAws.RoleKind.PRUNER, KEY)).stream().filter(g -> g.startsWith("kms:")).collect(java.util.stream.Collectors.toSet()),
+                "reading manifests needs decryption, no data keys");
 
         // Nothing broad, in any design: no action wildcard, no version deletes, no bucket administration.
         for (SetupAws.RoleKind k : SetupAws.RoleKind.values()) {
