@@ -1057,6 +1057,7 @@ class Restore implements Callable<Integer> {
                 long incomplete = all.stream().filter(BackupListing.Entry::incomplete).count();
                 List<BackupListing.Entry> broken = all.stream().filter(e -> !e.complete() && e.status().hasManifest()).toList();
                 String incompleteNote = incomplete > 0 ? " (" + incomplete + " incomplete backup" + (incomplete == 1 ? "" : "s") + " without a manifest: not restorable)" : "";
+                if (!broken.isEmpty()) incompleteNote += " (" + broken.size() + " not complete: restore list shows why)";
                 if (complete.isEmpty()) {
                     if (!broken.isEmpty() && (name != null || names(broken).size() == 1)) {
                         // Only backups that are not complete: say why the newest is not, with its exit code.

@@ -94,7 +94,8 @@ record Manifest(
     }
 
     static Failure tooLarge(String whereFrom, long maxBytes) {
-        return new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is larger than the " + (maxBytes >> 20) + " MiB a manifest may have");
+        String limit = maxBytes >= 1 << 20 ? (maxBytes >> 20) + " MiB" : maxBytes + " bytes";
+        return new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is larger than the " + limit + " a manifest may have: not one of ours");
     }
 
     private static Manifest checked(Manifest m, String whereFrom) {
@@ -111,7 +112,8 @@ record Manifest(
 
     /**
      * The same manifest with {@code dumpKey} where the dump actually is: next to the manifest, which for a copy
-     * under another prefix or bucket is not where backup wrote it (every other field, known or not, unchanged).
+     * under another prefix or bucket is not where backup wrote it. Every other field is unchanged (copied through
+     * JSON, so fields added to this record later come along).
      */
     Manifest relocated(String dumpKey) {
         if (dumpKey.equals(this.dumpKey)) return this;

@@ -239,6 +239,27 @@ class CompleteBackupsTest {
     }
 
     /**
+     * A newer backup whose manifest has a format this version cannot read is not damage: restore (latest) does not
+     * silently fall back to an older backup but says to upgrade (78); --at chooses the older one explicitly.
+     */
+    @Test
+    void aNewerManifestFormatIsNotSkippedSilently() {
+        String bucket = s3.createBucket("complete-newer-format");
+        TestBackups.Made older = TestBackups.create(pg, bucket, PREFIX, "app", markedDatabase(4), NEWER);
+        BackupKey newer = new BackupKey(PREFIX, "app", NOW.minus(Duration.ofHours(1)));
+        put(bucket, newer.dumpKey(), older.dump());
+        put(bucket, newer.manifestKey(), older.manifest().toJson().replace("\"formatVersion\" : 1", "\"formatVersion\" : 2")
+                .replace(older.dumpKey(), newer.dumpKey()).getBytes(StandardCharsets.UTF_8));
+        Scripts.Run run = restore(null, bucket, PREFIX, "--target-url", pg.url(newDatabaseName()), "--create");
+        assertEquals(Exit.CONFIG, run.exit(), run.toString());
+        assertTrue(run.err().contains("upgrade") && run.err().contains("--at"), run.err());
+        assertEquals("4", restoredMarker(bucket, PREFIX, "--at", NEWER.toString()));
+        Scripts.Run prune = prune(bucket, "--keep-last", "1");
+        assertEquals(0, prune.exit(), prune.toString());
+        assertTrue(objects(bucket).containsKey(newer.dumpKey()) && objects(bucket).containsKey(older.dumpKey()), objects(bucket).keySet().toString());
+    }
+
+    /**
      * A backup written by backup.java, copied (as `aws s3 cp --recursive` would) to another prefix of the same bucket and
      * to another bucket under two prefixes, the originals then deleted: each copy lists as complete, verifies, restores,
      * and drills, reading the dump next to its manifest.
