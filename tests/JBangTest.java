@@ -16,7 +16,7 @@ class JBangTest {
         if (jbang == null) jbang = root.resolve("tools/jbang");
         List<String> cmd = new ArrayList<>(List.of(jbang.toString()));
         cmd.addAll(List.of(args));
-        PgTools.Result r = PgTools.run(cmd, Map.of(), null, 600);
+        PgTools.Result r = Proc.exec(cmd, Map.of(), null, 600);
         Output.record(r.stdout(), r.stderr());
         return r;
     }

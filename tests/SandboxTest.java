@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class SandboxTest {
     @Test
     void theSandboxRunsTheWholeJobEndToEnd() {
-        PgTools.Result r = PgTools.run(List.of("bash", Scripts.repoRoot().resolve("tests/sandbox.sh").toString()), Map.of(), null, 600);
+        PgTools.Result r = Proc.exec(List.of("bash", Scripts.repoRoot().resolve("tests/sandbox.sh").toString()), Map.of(), null, 600);
         String output = r.stdout() + r.stderr();
         Output.record(r.stdout(), r.stderr());
         assertEquals(0, r.exitCode(), output);
