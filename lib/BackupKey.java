@@ -42,12 +42,7 @@ record BackupKey(String prefix, String name, Instant startedAt) {
         if (name == null || !NAME.matcher(name).matches() || name.equals(".") || name.equals("..")) {
             throw Failure.usage("invalid backup name" + (Redact.showableName(name) ? " '" + name + "'" : " (not shown)") + ": use lowercase letters, digits, '.', '_' and '-'");
         }
-        // The longest key of a backup is its manifest's: PREFIX/NAME/NAME_2026-11-23T02-00-00Z.manifest.json.
-        int longest = prefix.length() + 1 + name.length() + 1 + name.length() + 1 + "2026-11-23T02-00-00Z".length() + Kind.MANIFEST.suffix.length();
-        if (longest > MAX_KEY_BYTES) {
-            throw Failure.usage("the backup name (" + name.length() + " characters) and the prefix (" + prefix.length() + ") make S3 keys of " + longest
-                    + " bytes, S3 allows " + MAX_KEY_BYTES + ": use a shorter name or prefix");
-        }
+        checkKeyLength(prefix, name);
         startedAt = startedAt.truncatedTo(ChronoUnit.SECONDS);
     }
 
@@ -123,7 +118,18 @@ record BackupKey(String prefix, String name, Instant startedAt) {
             throw Failure.usage("invalid --name (not shown: it holds characters such as : / @ ? = % that belong to a URL or a password, not to a name):"
                     + " use lowercase letters, digits, '.', '_' and '-'");
         }
-        return sanitizeName(raw);
+        String name = sanitizeName(raw);
+        checkKeyLength("p", name); // with the shortest prefix: no backup of ours can have a longer name
+        return name;
+    }
+
+    /** The longest key of a backup is its manifest's, PREFIX/NAME/NAME_2026-11-23T02-00-00Z.manifest.json: at most S3's 1024 bytes. */
+    private static void checkKeyLength(String prefix, String name) {
+        int longest = prefix.length() + 1 + name.length() + 1 + name.length() + 1 + "2026-11-23T02-00-00Z".length() + Kind.MANIFEST.suffix.length();
+        if (longest > MAX_KEY_BYTES) {
+            throw Failure.usage("the backup name (" + name.length() + " characters) and the prefix (" + prefix.length() + ") make S3 keys of " + longest
+                    + " bytes, S3 allows " + MAX_KEY_BYTES + ": use a shorter name or prefix");
+        }
     }
 
     /** The prefix, checked: relative, no empty/'.'/'..' segments, plain characters; one trailing '/' is dropped. */

@@ -12,8 +12,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A TCP server on 127.0.0.1 that a libpq client (psql, pg_dump, ...) connects to as if to PostgreSQL. While the
- * client waits for the first answer, it records what every process under this JVM that runs a PostgreSQL client
- * holds in its argv and environment (/proc/PID/cmdline and environ): the client is surely alive at that moment,
+ * client waits for the first answer, it records what every process under this JVM that runs a PostgreSQL client of
+ * this server (its port in the client's URL: postgresql://...:PORT/...) holds in its argv and environment (/proc/PID/cmdline and environ): the client is surely alive at that moment,
  * so this sees it deterministically, however briefly it runs. Then it answers an SSLRequest with 'S' (the client
  * then loads its client certificate and key, decrypting the key with sslpassword, and starts TLS) and closes.
  */
@@ -65,7 +65,8 @@ final class FakePostgres implements AutoCloseable {
             try {
                 Path proc = Path.of("/proc/" + p.pid());
                 String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
-                if (!cmdline.matches("(?s).*(psql|pg_dump|pg_restore) .*")) return; // not (yet) a client: jspawnhelper, a JVM, a shell
+                // Only clients of this server (its port in their URL): not jspawnhelper, a JVM, a shell, nor clients of other servers.
+                if (!cmdline.matches("(?s).*(psql|pg_dump|pg_restore) .*") || !cmdline.contains(":" + port() + "/")) return;
                 String environ = new String(Files.readAllBytes(proc.resolve("environ")), StandardCharsets.UTF_8).replace('\0', '\n');
                 seen.add(new Seen(p.pid(), cmdline, environ));
             } catch (IOException gone) {
