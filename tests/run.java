@@ -14,6 +14,7 @@
 //SOURCES ../prune.java
 //SOURCES ../restore.java
 //SOURCES ../setup-aws.java
+//SOURCES ../lib/*.java
 //SOURCES support/*.java
 //SOURCES *Test.java
 
