@@ -179,9 +179,6 @@ final class ConnInfo {
         return passwordEncoded == null ? null : decode(passwordEncoded, "password");
     }
 
-    /** Whether the URL holds any secret (a password in any place, sslpassword, ...). */
-    boolean hasSecrets() { return password() != null || !secrets.isEmpty(); }
-
     /** The database name; libpq defaults it to the user name when the URL has none. */
     String database() {
         String db = decode(databaseEncoded, "database name");
@@ -279,7 +276,10 @@ final class ConnInfo {
                 if (i + 2 >= s.length() || Character.digit(s.charAt(i + 1), 16) < 0 || Character.digit(s.charAt(i + 2), 16) < 0) {
                     throw Failure.usage("malformed %-escape in the " + what + " of the database URL");
                 }
-                out.write(Integer.parseInt(s.substring(i + 1, i + 3), 16));
+                int b = Integer.parseInt(s.substring(i + 1, i + 3), 16);
+                // libpq refuses it too; and a NUL in PGPASSWORD would make Java's error message quote the password.
+                if (b == 0) throw Failure.usage("%00 in the " + what + " of the database URL: libpq does not take it");
+                out.write(b);
                 i += 2;
             } else {
                 int cp = s.codePointAt(i);

@@ -52,7 +52,8 @@ class ConnInfoTest {
 
     @Test
     void malformedUrlsAreUsageErrorsWithoutThePassword() {
-        for (String bad : new String[] {"", "mysql://u:topsecret@h/db", "postgresql://u:topsecret@h/db%zz", "host=h password=topsecret", "postgresql://u:topsecret@h/db?flag"}) {
+        for (String bad : new String[] {"", "mysql://u:topsecret@h/db", "postgresql://u:topsecret@h/db%zz", "host=h password=topsecret", "postgresql://u:topsecret@h/db?flag",
+                "postgresql://u:topsecret%00@h/db", "postgresql://u@h/db?sslpassword=topsecret%00"}) {
             Failure f = assertThrows(Failure.class, () -> ConnInfo.parse(bad), bad);
             assertEquals(Exit.USAGE, f.exitCode);
             assertFalse(f.getMessage().contains("topsecret"), f.getMessage());
