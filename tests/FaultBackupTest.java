@@ -410,6 +410,27 @@ class FaultBackupTest {
         assertTrue(verify.err().contains(earlier.substring(earlier.lastIndexOf('/') + 1, earlier.length() - ".dump".length())), verify.err());
     }
 
+    /**
+     * An older writer role that may neither read dumps (HeadObject) nor list keys: backup cannot confirm its dump after
+     * the manifest, says so in a warning, and the backup stands (exit 0, complete).
+     */
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    void aRoleThatCannotConfirmTheDumpGetsAWarningNotAFailure() throws Exception {
+        String bucket = bucketWithEarlierBackup("fault-noconfirm");
+        BucketState before = BucketState.of(bucket);
+        Scripts.Run run;
+        try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+            var head = proxy.error("HeadObject of a dump denied", r -> r.method().equals("HEAD") && r.key().endsWith(".dump"), -1,
+                    403, "AccessDenied", "Access Denied");
+            var list = proxy.error("listing denied", r -> r.method().equals("GET") && r.has("list-type"), -1, 403, "AccessDenied", "Access Denied");
+            run = backup(proxy.endpoint(), bucket);
+            assertTrue(head.applied() >= 2 && list.applied() >= 1, "the size check and the confirmation asked: " + proxy.log());
+        }
+        assertOneNewValidBackup(run, bucket, before);
+        assertTrue(run.err().contains("warning: could not confirm that the dump is still there after the manifest was written"), run.err());
+    }
+
     // ---- two backups at once ---------------------------------------------------------------------------------
 
     /**
