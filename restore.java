@@ -33,6 +33,7 @@
 //SOURCES lib/BackupListing.java
 //SOURCES lib/VerifyRecord.java
 //SOURCES lib/Age.java
+//SOURCES lib/ServerIdentity.java
 
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -194,12 +195,17 @@ class Restore implements Callable<Integer> {
             chosen.checkListedSize();
             err.println("restore: target " + target.redacted());
 
-            if (!force && Target.sameDatabase(m, target)) {
-                throw Failure.usage("the target is the database this backup came from (" + m.host() + "/" + m.database()
-                        + "): restore into a new database and switch over once it is checked, or pass --force to overwrite the source");
-            }
             PgTools.Tool psql = PgTools.anyPsql();
             Target.State state = Target.inspect(psql, target);
+            if (!force && state.exists()) {
+                // By identity, not by how the URLs spell the host: localhost is 127.0.0.1, a moved DNS name is the same server.
+                String same = ServerIdentity.sameAsSource(m, target, ServerIdentity.of(psql, target));
+                if (same != null) {
+                    throw Failure.usage("the target is the database this backup came from (" + m.database() + " on " + m.host() + ": " + same
+                            + "): restore into a new database and switch over once it is checked, or pass --force to overwrite the source"
+                            + " (a Neon branch or a physical copy of the source has the same identity: --force is for those too)");
+                }
+            }
             if (!state.exists() && !create) {
                 throw Failure.usage("the target database \"" + target.database() + "\" does not exist on " + target.host()
                         + ": add --create to create it (after the backup is verified), or create it yourself");
@@ -1689,39 +1695,6 @@ class Restore implements Callable<Integer> {
                 }
             }
             return counts;
-        }
-
-        /** Same database as the backup's source? Same name and an overlapping host (port compared when both name one). */
-        static boolean sameDatabase(Manifest m, ConnInfo target) {
-            if (m.host() == null || m.database() == null || !m.database().equals(target.database())) return false;
-            for (String[] a : hosts(m.host())) {
-                for (String[] b : hosts(target.host())) {
-                    if (a[0].equals(b[0]) && (a[1] == null || b[1] == null || a[1].equals(b[1]))) return true;
-                }
-            }
-            return false;
-        }
-
-        /** "h1:5432,[::1]:5433,h2" → {host, port-or-null}; lowercased; Neon's -pooler endpoint is the same database as the direct one. */
-        static List<String[]> hosts(String spec) {
-            List<String[]> out = new ArrayList<>();
-            for (String part : spec.split(",")) {
-                String p = part.strip().toLowerCase(Locale.ROOT);
-                if (p.isEmpty()) continue;
-                String host = p, port = null;
-                if (p.startsWith("[")) {
-                    int close = p.indexOf(']');
-                    host = close > 0 ? p.substring(1, close) : p;
-                    if (close > 0 && p.length() > close + 2 && p.charAt(close + 1) == ':') port = p.substring(close + 2);
-                } else if (p.indexOf(':') == p.lastIndexOf(':') && p.indexOf(':') > 0) {
-                    host = p.substring(0, p.indexOf(':'));
-                    port = p.substring(p.indexOf(':') + 1);
-                }
-                if (host.endsWith(".")) host = host.substring(0, host.length() - 1);
-                if (host.endsWith(".neon.tech")) host = host.replaceFirst("^([^.]+)-pooler\\.", "$1.");
-                out.add(new String[] {host, port == null || port.isEmpty() ? null : port});
-            }
-            return out;
         }
 
         /** A double-quoted SQL identifier. */
