@@ -33,6 +33,8 @@
 //SOURCES lib/BackupListing.java
 //SOURCES lib/VerifyRecord.java
 //SOURCES lib/Age.java
+//SOURCES lib/Threads.java
+//SOURCES lib/ArchiveRows.java
 //SOURCES lib/ServerIdentity.java
 
 import java.io.BufferedOutputStream;
@@ -521,8 +523,11 @@ class Restore implements Callable<Integer> {
 
     @Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
             description = {"Check a backup without touching any database: download it (streaming, no disk needed), compare its size and"
-                + " SHA-256 with the manifest, and check that pg_restore can read the archive and lists as many TOC entries as the manifest recorded.",
-                "Exit 65 when anything does not match. The latest backup by default; --at or --key choose another.", ""})
+                + " SHA-256 with the manifest, and have pg_restore read the whole archive: its TOC (as many entries as the manifest recorded)"
+                + " and every data block, so a truncated or corrupt archive fails. Where the manifest recorded the rows the archive holds per"
+                + " table (archiveRows), each table's rows must match.",
+                "It proves the stored backup is the one the manifest describes and is readable to its end; only 'restore drill' proves it"
+                    + " restores into a server. Exit 65 when anything does not match. The latest backup by default; --at or --key choose another.", ""})
     static class Verify implements Callable<Integer> {
         @Spec CommandSpec spec;
 
@@ -552,26 +557,40 @@ class Restore implements Callable<Integer> {
                 chosen.checkListedSize();
                 Age.Identities identities = identity.forBackup(m);
                 PgTools.Tool pgRestore = PgRestore.choose(pgRestorePath, 0, m);
-                PgRestore.Listing listing;
+                PgRestore.Read read;
                 if (outputFile != null) {
                     try {
                         Download.createPrivate(outputFile);
                         Download.toFile(s3, storage.bucket(), m, outputFile, identities, err);
-                        listing = PgRestore.listFile(pgRestore, outputFile);
+                        read = PgRestore.readFile(pgRestore, outputFile, m);
                     } catch (RuntimeException e) {
                         Files.deleteIfExists(outputFile);
                         throw e;
                     }
                 } else {
-                    listing = PgRestore.listStreaming(s3, storage.bucket(), m, pgRestore, identities, chosen.key().base(), err);
+                    read = PgRestore.readStreaming(s3, storage.bucket(), m, pgRestore, identities, chosen.key().base(), err);
                 }
+                PgRestore.Listing listing = read.listing();
                 if (m.tocEntries() != null && listing.entries() != m.tocEntries()) {
+                    deleteOutput();
                     throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + ": pg_restore lists " + listing.entries()
                             + " TOC entries, the manifest recorded " + m.tocEntries() + ": the dump is not the one the manifest describes");
                 }
+                List<String> differ = PgRestore.rowsDiffer(m, read.rows());
+                if (!differ.isEmpty()) {
+                    deleteOutput();
+                    throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + ": " + differ.get(0)
+                            + (differ.size() > 1 ? " (and " + (differ.size() - 1) + " more table" + (differ.size() > 2 ? "s" : "") + ")" : "")
+                            + ": the dump does not hold the rows the manifest describes; choose another backup (restore list)");
+                }
+                long compared = PgRestore.archiveCounted(m);
+                String counted = read.rows() == null ? "its rows not counted (the backup's data is INSERT statements)"
+                        : read.total() + " rows in " + read.rows().size() + " tables" + (compared == 0 ? "; the manifest has no per-table archive counts to compare"
+                        : "; the rows of " + compared + " tables match the manifest's");
                 double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
                 String what = "size (" + Progress.size(m.sizeBytes()) + ") and SHA-256 match the manifest"
-                        + (identities == null ? "" : ", decrypted with age") + ", pg_restore reads " + listing.entries() + " TOC entries";
+                        + (identities == null ? "" : ", decrypted with age") + ", pg_restore reads " + listing.entries() + " TOC entries and every data block ("
+                        + counted + ")";
                 err.printf(Locale.ROOT, "verify: OK in %.0f s: %s: %s%s%n", seconds, chosen.key().base(), what, outputFile == null ? "" : "; kept in " + outputFile);
                 StepSummary.append("### verify\n\n`" + m.dumpKey() + "`: OK, " + what + "\n");
                 if (output.json) {
@@ -579,6 +598,9 @@ class Restore implements Callable<Integer> {
                     doc.put("outcome", "ok");
                     doc.put("backup", chosen.summary());
                     doc.put("tocEntries", listing.entries());
+                    doc.put("rows", read.rows() == null ? null : read.total());
+                    doc.put("tablesWithData", read.rows() == null ? null : read.rows().size());
+                    doc.put("tablesCompared", compared);
                     doc.put("decrypted", identities != null);
                     doc.put("pgRestoreVersion", pgRestore.version());
                     doc.put("output", outputFile == null ? null : outputFile.toString());
@@ -587,6 +609,11 @@ class Restore implements Callable<Integer> {
                 }
                 return Exit.OK;
             }
+        }
+
+        /** A dump kept with --output that then failed a check is not kept. */
+        private void deleteOutput() throws IOException {
+            if (outputFile != null) Files.deleteIfExists(outputFile);
         }
     }
 
@@ -1499,6 +1526,32 @@ class Restore implements Callable<Integer> {
         }
     }
 
+    /** Writes everything to two streams (the download into two pg_restore processes). */
+    static final class Tee extends OutputStream {
+        private final OutputStream a;
+        private final OutputStream b;
+
+        Tee(OutputStream a, OutputStream b) {
+            this.a = a;
+            this.b = b;
+        }
+
+        @Override
+        public void write(int x) throws IOException { write(new byte[] {(byte) x}, 0, 1); }
+
+        @Override
+        public void write(byte[] buf, int off, int len) throws IOException {
+            a.write(buf, off, len);
+            b.write(buf, off, len);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            a.flush();
+            b.flush();
+        }
+    }
+
     /** Choosing and running pg_restore. */
     static final class PgRestore {
         record Options(boolean clean, int jobs, boolean singleTransaction, boolean noOwner, boolean noAcl) {}
@@ -1580,13 +1633,40 @@ class Restore implements Callable<Integer> {
             return Listing.of(r.stdout());
         }
 
-        /** Downloads the dump into `pg_restore --list` on stdin while hashing (and decrypting) it: verify without disk space. */
-        static Listing listStreaming(S3Client s3, String bucket, Manifest m, PgTools.Tool pgRestore, Age.Identities identities, String label,
-                                     PrintWriter err) throws Exception {
-            try (PgTools.Streaming p = PgTools.start(List.of(pgRestore.path().toString(), "--list"), Map.of())) {
+        /** What reading a whole archive found: its table of contents, and the rows of each table's data (null when not counted). */
+        record Read(Listing listing, Map<List<String>, Long> rows) {
+            long total() { return rows == null ? 0 : rows.values().stream().mapToLong(Long::longValue).sum(); }
+        }
+
+        /** Reads every data block of {@code file}: `pg_restore --list`, then the whole archive through {@link ArchiveRows}. */
+        static Read readFile(PgTools.Tool pgRestore, Path file, Manifest m) throws Exception {
+            Listing listing = listFile(pgRestore, file);
+            ArchiveRows rows = ArchiveRows.start(pgRestore, pgDumpArgs(m));
+            try (InputStream in = Files.newInputStream(file)) {
+                in.transferTo(feeding(rows));
+            } catch (IOException | RuntimeException e) {
+                rows.close();
+                throw Errors.classify(e);
+            }
+            return new Read(listing, counted(rows.finish()));
+        }
+
+        /**
+         * Verify without disk space: downloads the dump while hashing (and decrypting) it into two pg_restore processes,
+         * `--list` for the table of contents and {@link ArchiveRows} (pg_restore --data-only) for the data: pg_restore
+         * then reads and decompresses every data block (a truncated or corrupt archive fails it), and the rows of each
+         * table are counted the way backup counted them for the manifest.
+         */
+        static Read readStreaming(S3Client s3, String bucket, Manifest m, PgTools.Tool pgRestore, Age.Identities identities, String label,
+                                  PrintWriter err) throws Exception {
+            ArchiveRows rows = ArchiveRows.start(pgRestore, pgDumpArgs(m));
+            boolean finished = false;
+            try (PgTools.Streaming list = PgTools.start(List.of(pgRestore.path().toString(), "--list"), Map.of())) {
                 ByteArrayOutputStream listing = new ByteArrayOutputStream();
-                Thread reader = Download.drain(p.stdout(), listing);
-                Tolerant sink = new Tolerant(new BufferedOutputStream(p.stdin(), 256 * 1024));
+                Thread listReader = Download.drain(list.stdout(), listing);
+                // Its own Tolerant: --list stops reading after the table of contents, which must not stop the data's reader.
+                Tolerant toList = new Tolerant(new BufferedOutputStream(list.stdin(), 256 * 1024));
+                OutputStream sink = new Tee(toList, new BufferedOutputStream(feeding(rows), 256 * 1024));
                 Age.Decrypting decrypting = Download.decrypting(m, identities, sink);
                 Download.Result got;
                 try {
@@ -1596,18 +1676,68 @@ class Restore implements Callable<Integer> {
                         Download.check(m, got); // a checksum mismatch says more than the decryption failure it also causes
                         decrypting.finish();
                     }
+                    sink.flush();
                 } finally {
                     if (decrypting != null) decrypting.close();
                 }
-                sink.close();
-                int code = p.waitFor();
-                reader.join(10_000);
+                toList.close();
+                int listCode = list.waitFor();
+                listReader.join(10_000);
+                ArchiveRows.Result data = rows.finish();
+                finished = true;
                 Download.check(m, got);
-                if (code != 0) {
-                    throw unreadable(p.stderr());
-                }
-                return Listing.of(listing.toString(StandardCharsets.UTF_8));
+                if (listCode != 0) throw unreadable(list.stderr());
+                return new Read(Listing.of(listing.toString(StandardCharsets.UTF_8)), counted(data));
+            } finally {
+                if (!finished) rows.close();
             }
+        }
+
+        /** The bytes of an archive into {@link ArchiveRows} (it tolerates a pg_restore that stopped reading). */
+        private static OutputStream feeding(ArchiveRows rows) {
+            return new OutputStream() {
+                @Override
+                public void write(int b) { write(new byte[] {(byte) b}, 0, 1); }
+
+                @Override
+                public void write(byte[] b, int off, int len) { rows.feed(b, off, len); }
+            };
+        }
+
+        /** An archive pg_restore cannot read to its end is 65; the rows per table, or null when they could not be counted. */
+        private static Map<List<String>, Long> counted(ArchiveRows.Result data) {
+            if (!data.readable()) throw new Failure(Exit.DATA_INVALID, "the archive's data cannot be read: " + data.problem() + ": the dump is corrupt or cut short");
+            return data.counted() ? data.rows() : null;
+        }
+
+        private static List<String> pgDumpArgs(Manifest m) { return m.pgDumpArgs() == null ? List.of() : m.pgDumpArgs(); }
+
+        /**
+         * The archive's rows compared with the manifest's archiveRows (what backup counted in the same archive): one line
+         * per table that differs, empty when all agree or the manifest has no such counts.
+         */
+        static List<String> rowsDiffer(Manifest m, Map<List<String>, Long> rows) {
+            List<String> differ = new ArrayList<>();
+            if (m.tables() == null) return differ;
+            for (Manifest.TableStat t : m.tables()) {
+                if (t.archiveRows() == null) continue;
+                if (rows == null) {
+                    differ.add("the archive's rows could not be counted (the manifest recorded them for " + Target.ident(t.schema()) + "."
+                            + Target.ident(t.table()) + " and others)");
+                    break;
+                }
+                long n = rows.getOrDefault(List.of(t.schema(), t.table()), 0L);
+                if (n != t.archiveRows()) {
+                    differ.add(Target.ident(t.schema()) + "." + Target.ident(t.table()) + ": the archive holds " + n + " rows, the manifest recorded "
+                            + t.archiveRows());
+                }
+            }
+            return differ;
+        }
+
+        /** Tables whose rows the manifest recorded as the archive's (archiveRows). */
+        static long archiveCounted(Manifest m) {
+            return m.tables() == null ? 0 : m.tables().stream().filter(t -> t.archiveRows() != null).count();
         }
 
         private PgRestore() {}
