@@ -859,7 +859,7 @@ class Restore implements Callable<Integer> {
             }
             List<String> missing = ScratchServer.missingExtensions(psql, server, ScratchServer.extensions(listing.lines()));
             if (!missing.isEmpty()) {
-                cannotTest(ScratchServer.lacksExtensions(missing, PgTools.majorOf(manifest.serverVersion())));
+                cannotTest(ScratchServer.lacksExtensions(missing, imageMajor()));
                 return;
             }
 
@@ -874,7 +874,7 @@ class Restore implements Callable<Integer> {
                 } catch (Failure f) {
                     // Unreachable or refused: the drill could not test the backup; that is not a verdict on it.
                     if (f.exitCode == Exit.UNAVAILABLE || f.exitCode == Exit.NO_PERMISSION || f.exitCode == Exit.CONFIG) throw f;
-                    String lacks = ScratchServer.lackIn(f.getMessage(), PgTools.majorOf(manifest.serverVersion()));
+                    String lacks = ScratchServer.lackIn(f.getMessage(), imageMajor());
                     if (lacks != null) cannotTest(lacks);
                     else fail(Exit.FAILED, "the backup does not restore: " + f.getMessage());
                     return;
@@ -981,7 +981,8 @@ class Restore implements Callable<Integer> {
         List<String> estimatedTables() {
             List<String> out = new ArrayList<>();
             for (VerifyRecord.TableCheck c : tables) {
-                if (!c.exact() && c.expectedRows() >= 0 && !c.verdict().equals("no data in dump")) out.add(Target.ident(c.schema()) + "." + Target.ident(c.table()));
+                boolean compared = c.verdict().equals("ok") || c.verdict().equals("rows differ");
+                if (!c.exact() && compared) out.add(Target.ident(c.schema()) + "." + Target.ident(c.table()));
             }
             return out;
         }
@@ -992,6 +993,12 @@ class Restore implements Callable<Integer> {
             return new VerifyRecord(VerifyRecord.CURRENT_FORMAT, Version.TOOL, Version.VERSION, "drill", manifest.dumpKey(), manifest.sha256(),
                     verdict.outcome(), verdict.reasons(), Iso.iso(started), Iso.iso(finished), durations, pgRestore.version(), serverVersion.version(),
                     manifest.tocEntries(), tocFound, tolerance, tables, coverage);
+        }
+
+        /** The major version to name in image advice: the backup's server's, else the scratch server's. */
+        private int imageMajor() {
+            int backup = PgTools.majorOf(manifest.serverVersion());
+            return backup > 0 ? backup : serverVersion.major();
         }
 
         private static boolean exact(Manifest.TableStat t) { return t.rowCount() != null || t.archiveRows() != null; }
