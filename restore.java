@@ -588,8 +588,9 @@ class Restore implements Callable<Integer> {
                 }
                 long compared = PgRestore.archiveCounted(m);
                 String counted = read.rows() == null ? "its rows not counted (the backup's data is INSERT statements)"
-                        : read.total() + " rows in " + read.rows().size() + " tables" + (compared == 0 ? "; the manifest has no per-table archive counts to compare"
-                        : "; the rows of " + compared + " tables match the manifest's");
+                        : read.total() + " rows in " + read.rows().size() + (read.rows().size() == 1 ? " table" : " tables")
+                        + (compared == 0 ? "; the manifest has no per-table archive counts to compare"
+                        : "; the rows of " + compared + (compared == 1 ? " table match" : " tables match") + " the manifest's");
                 double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
                 String what = "size (" + Progress.size(m.sizeBytes()) + ") and SHA-256 match the manifest"
                         + (identities == null ? "" : ", decrypted with age") + ", pg_restore reads " + listing.entries() + " TOC entries and every data block ("
