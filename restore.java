@@ -1,5 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+// Sources are UTF-8 whatever the locale (cron, systemd, containers with LANG unset or C would read them as ASCII).
+//COMPILE_OPTIONS -encoding UTF-8
 // Memory flat whatever the size (bench/: peak RSS ~170 MB at 1 and 5 GB): a small young generation instead of G1 growing
 // its heap with the bytes streamed; the maximum heap stays the default, room for --part-size buffers.
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmn32m
@@ -27,12 +29,15 @@
 //SOURCES lib/Manifest.java
 //SOURCES lib/ConnInfo.java
 //SOURCES lib/PgTools.java
+//SOURCES lib/ChildEnvironment.java
+//SOURCES lib/ServiceFile.java
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupListing.java
 //SOURCES lib/VerifyRecord.java
 //SOURCES lib/Age.java
+//SOURCES lib/DiskSpace.java
 //SOURCES lib/Threads.java
 //SOURCES lib/ArchiveRows.java
 //SOURCES lib/DrillVerdict.java
@@ -386,7 +391,7 @@ class Restore implements Callable<Integer> {
         public Integer call() throws Exception {
             takeParentOptions(spec);
             storage.validate();
-            String only = name == null ? null : BackupKey.sanitizeName(name);
+            String only = name == null ? null : BackupKey.nameOption(name);
             List<Row> rows = new ArrayList<>();
             int hidden = 0;
             try (S3Client s3 = AwsClients.s3(storage.aws)) {
@@ -686,6 +691,7 @@ class Restore implements Callable<Integer> {
             }
             ConnInfo server = ConnInfo.parse(url);
             if (jobs < 1) throw Failure.usage("--jobs must be 1 or more, not " + jobs);
+            if (!Double.isFinite(tolerancePercent)) throw Failure.usage("--row-tolerance-percent must be a number (0 or more), not " + tolerancePercent);
             if (tolerancePercent < 0 || toleranceRows < 0) throw Failure.usage("row tolerances must not be negative");
             Download.checkTempDir(tempDir);
             Instant started = Instant.now();
@@ -1194,7 +1200,7 @@ class Restore implements Callable<Integer> {
 
         static Chosen select(S3Client s3, String bucket, String prefix, Selection sel, PrintWriter err) {
             String where = "s3://" + bucket + "/" + prefix + "/";
-            String name = sel.name == null ? null : BackupKey.sanitizeName(sel.name);
+            String name = sel.name == null ? null : BackupKey.nameOption(sel.name);
             BackupListing.Entry chosen;
             if (sel.key != null) {
                 if (sel.at != null) throw Failure.usage("--key and --at both choose a backup: give only one of them");
@@ -1496,7 +1502,9 @@ class Restore implements Callable<Integer> {
          * whatever {@link #fetch} makes of the object's length or its absence (a drill checks those, see {@link DrillRun}).
          */
         static Failure toFileVerdict(S3Client s3, String bucket, Manifest m, Path file, Age.Identities identities, PrintWriter err) {
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
+            // A disk that fills up meanwhile (other writers, quotas: the check before cannot see them) is 78, like that check.
+            try (OutputStream out = new BufferedOutputStream(DiskSpace.guard(Files.newOutputStream(file), file.toAbsolutePath().getParent(),
+                    "free space there or use a larger disk (restore and drill: --temp-dir DIR; restore --stream needs no temp file)"), 1 << 20)) {
                 Age.Decrypting decrypting = decrypting(m, identities, out);
                 Watched sink = decrypting == null ? null : new Watched(decrypting);
                 try {
