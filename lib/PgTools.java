@@ -144,6 +144,13 @@ final class PgTools {
         return r.stdout().strip();
     }
 
+    /** The major version at the start of a version string ("17.6 (Debian ...)" → 17), 0 when there is none. */
+    static int majorOf(String version) {
+        if (version == null) return 0;
+        Matcher m = Pattern.compile("^\\s*(\\d+)").matcher(version);
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
+    }
+
     /** The server's major version and full version string, e.g. (15, "15.18"). */
     record ServerVersion(int major, String version) {}
 
