@@ -1,0 +1,64 @@
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * Reads the bucket for {@code restore check}: one listing of the prefix (every manifest read: {@link BackupListing}),
+ * then per name the drill records the verdict needs, newest first until one vouches (a few GETs per name, several
+ * names at a time), and {@link BackupHealth#judge} for every name listed, expected or remembered, but not ignored.
+ * Only list and get: whatever role may read backups may run it. A fault of S3 (unreachable, access denied) fails the
+ * whole check with its exit code: no name is ever judged on a transport fault.
+ */
+final class BackupCheck {
+    static final int READERS = 8;
+
+    static List<BackupHealth> run(S3Client s3, String bucket, String prefix, Collection<String> expected, Collection<String> remembered,
+                                  Set<String> ignored, BackupHealth.Thresholds thresholds, Instant now) {
+        Map<String, List<BackupListing.Entry>> byName = new TreeMap<>();
+        Map<String, List<String>> known = new TreeMap<>();
+        for (BackupListing.Entry e : BackupListing.list(s3, bucket, prefix, null)) {
+            byName.computeIfAbsent(e.key().name(), k -> new ArrayList<>()).add(e);
+            mark(known, e.key().name(), "listed");
+        }
+        for (String name : expected) mark(known, name, "expected");
+        for (String name : remembered) mark(known, name, "remembered");
+        known.keySet().removeAll(ignored);
+
+        ExecutorService pool = Executors.newFixedThreadPool(READERS, Threads.daemons("drill-record-reader"));
+        try {
+            List<Future<BackupHealth>> judged = new ArrayList<>();
+            for (var e : known.entrySet()) {
+                List<BackupListing.Entry> entries = byName.getOrDefault(e.getKey(), List.of());
+                judged.add(pool.submit(() -> BackupHealth.judge(e.getKey(), entries, e.getValue(),
+                        entry -> VerifyRecord.read(s3, bucket, entry.key()), thresholds, now)));
+            }
+            List<BackupHealth> out = new ArrayList<>();
+            for (Future<BackupHealth> f : judged) out.add(f.get());
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Failure(Exit.FAILED, "interrupted while reading drill records");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw Errors.classify(r);
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static void mark(Map<String, List<String>> known, String name, String why) {
+        List<String> reasons = known.computeIfAbsent(name, k -> new ArrayList<>());
+        if (!reasons.contains(why)) reasons.add(why);
+    }
+
+    private BackupCheck() {}
+}
