@@ -151,14 +151,16 @@ final class ArchiveRows {
                 if (!lineTooLong && startsWith(line, lineLen, COPY)) {
                     String header = new String(line, 0, lineLen, StandardCharsets.UTF_8);
                     if (header.endsWith(" FROM stdin;")) {
-                        List<String> target = byComment && commented != null ? commented : copyTarget(header);
-                        current = target;
+                        current = byComment && commented != null ? commented : copyTarget(header);
+                        commented = null;
                         inCopy = true;
                         atLineStart = true;
                         n = 0;
                     }
                 } else if (!lineTooLong && lineLen > DATA_COMMENT.length() && line[0] == '-' && line[1] == '-') {
-                    commented = dataComment(new String(line, 0, lineLen, StandardCharsets.UTF_8));
+                    // "-- Data for Name: ..." names the block that follows ("-- load via partition root ..." comes after it)
+                    List<String> named = dataComment(new String(line, 0, lineLen, StandardCharsets.UTF_8));
+                    if (named != null) commented = named;
                 }
                 lineLen = 0;
                 lineTooLong = false;
