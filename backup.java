@@ -955,7 +955,7 @@ class Backup implements Callable<Integer> {
     }
 
     /**
-     * --exact-count-limit: tables up to this size (main fork, pg_relation_size) get an exact count(*) in the dump's
+     * --exact-count-limit: tables up to this size (main fork, pg_class.relpages: as of its last VACUUM or ANALYZE) get an exact count(*) in the dump's
      * snapshot. The count reads the table once more (measured in the README's "Row counts" section); above the limit
      * the archive's own count stands alone.
      */

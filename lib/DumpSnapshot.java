@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * the rows it could see. No parallel workers (a backup should not take the server's), the lock wait bounded as
  * pg_dump's is, and no statement or idle-in-transaction timeout (the transaction must outlive pg_dump's start).
  *
- * <p>Cost bound: a table larger than {@code maxBytes} (main fork, pg_relation_size) is not counted; its rows are
+ * <p>Cost bound: a table larger than {@code maxBytes} (main fork, as of its last VACUUM or ANALYZE) is not counted; its rows are
  * still counted in the archive. The transaction ends at {@link #finish}, after pg_dump has finished.
  */
 final class DumpSnapshot implements AutoCloseable {

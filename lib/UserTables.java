@@ -27,10 +27,11 @@ final class UserTables {
 
     /**
      * One JSON array of the user tables, ordered by schema and name: schema, table, kind ("r" or "p"), rows
-     * (pg_class.reltuples, -1 when never analysed) and bytes (pg_relation_size of the main fork).
+     * (pg_class.reltuples, -1 when never analysed) and bytes (the main fork's size as of the last VACUUM or ANALYZE:
+     * pg_class.relpages; pg_relation_size would wait for a table someone holds locked).
      */
     static final String LIST_SQL = "select coalesce(json_agg(json_build_object('schema', n.nspname, 'table', c.relname, 'kind', c.relkind,"
-            + " 'rows', c.reltuples::bigint, 'bytes', pg_relation_size(c.oid)) order by n.nspname, c.relname), '[]')"
+            + " 'rows', c.reltuples::bigint, 'bytes', c.relpages::bigint * current_setting('block_size')::bigint) order by n.nspname, c.relname), '[]')"
             + " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
             + " where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_'";
 
