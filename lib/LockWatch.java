@@ -50,7 +50,7 @@ final class LockWatch implements AutoCloseable {
     private static final long QUIET_NANOS = 5_000_000_000L;
     private static final long POLL_MILLIS = 5_000;
     private static final long REPORT_NANOS = 10_000_000_000L;
-    private static final long GRACE_SECONDS = 30;
+    private static final long GRACE_SECONDS = 10;
     private static final Pattern LOCK_QUERY = Pattern.compile("Query was: LOCK TABLE (.+?) IN ACCESS SHARE MODE");
 
     private final PgTools.Tool psql;

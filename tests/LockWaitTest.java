@@ -108,6 +108,27 @@ class LockWaitTest {
         }
     }
 
+    /**
+     * A lock pg_dump's own --lock-wait-timeout does not bound (its initial LOCK TABLEs do not cover sequences): an
+     * uncommitted DROP SEQUENCE holds pg_dump at the sequence's value; backup cancels the wait after the timeout.
+     */
+    @Test
+    void aWaitPgDumpsOwnTimeoutMissesIsCancelled() {
+        String bucket = s3.createBucket("lock-sequence");
+        pg.sql(db, "create sequence if not exists public.invoice_no");
+        try (PsqlSession holder = PsqlSession.open(pg.psql(), pg.conn(db))) {
+            int pid = Integer.parseInt(holder.runOrThrow("select 'pid=' || pg_backend_pid();").value("pid"));
+            holder.runOrThrow("begin; drop sequence public.invoice_no;");
+            Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--lock-wait-timeout", "2s").toArray(String[]::new));
+            assertEquals(Exit.FAILED, run.exit(), run.toString());
+            assertTrue(run.err().contains("pg_dump is waiting for a lock on public.invoice_no held by pid " + pid), run.err());
+            String line = run.err().lines().filter(l -> l.contains("error:")).findFirst().orElseThrow();
+            assertTrue(line.contains("for a lock on public.invoice_no held by pid " + pid) && line.contains("AccessExclusiveLock"), line);
+            assertEquals(List.of(), s3.keys(bucket));
+            holder.run("rollback;");
+        }
+    }
+
     @Test
     void lockWaitTimeoutValues() {
         assertEquals(300_000, Backup.LockWait.parse(Backup.LockWait.DEFAULT));
