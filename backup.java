@@ -427,8 +427,8 @@ class Backup implements Callable<Integer> {
             DumpSnapshot snapshot = null;
             try {
                 Manifest.Source source = SourceHistory.check(s3, bucket, prefix, t.name(), SourceHistory.identify(session, conn.database()), sourceMoved, note, warn);
-                snapshot = DumpSnapshot.begin(session, new DumpSnapshot.Settings(lockWaitMillis, extraArgs.contains("--enable-row-security"),
-                        extraArgs.contains("--serializable-deferrable"), countLimitBytes), warn);
+                snapshot = DumpSnapshot.begin(session, new DumpSnapshot.Settings(lockWaitMillis, DumpArgs.has(extraArgs, "enable-row-security"),
+                        DumpArgs.has(extraArgs, "serializable-deferrable"), countLimitBytes), warn);
                 List<UserTables.Table> userTables = snapshot.tables();
                 return stream(t, conn, start, psql, server, pgDump, compression, source, snapshot, userTables);
             } finally {
@@ -447,7 +447,9 @@ class Backup implements Callable<Integer> {
             List<String> cmd = new ArrayList<>(List.of(pgDump.path().toString(), "--format=custom", compression.arg(), "--no-password"));
             if (snapshot.id() != null) cmd.add("--snapshot=" + snapshot.id());
             if (lockWaitMillis > 0) cmd.add("--lock-wait-timeout=" + lockWaitMillis);
-            cmd.addAll(extraArgs);
+            // --serializable-deferrable: our transaction waited for the safe snapshot and exported it; pg_dump imports it in
+            // REPEATABLE READ (PostgreSQL refuses an import into a READ ONLY DEFERRABLE transaction).
+            cmd.addAll(snapshot.id() == null ? extraArgs : DumpArgs.without(extraArgs, "serializable-deferrable"));
             // The URL without its password: the password reaches pg_dump only through PGPASSWORD in its environment.
             cmd.addAll(List.of("--dbname", conn.withoutPassword()));
             // A name the lock watch finds pg_dump's server session by (a URL's own application_name wins in libpq).
@@ -465,7 +467,7 @@ class Backup implements Callable<Integer> {
             java.util.concurrent.atomic.AtomicLong lastOutput = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
             LockWatch watch = null;
             try {
-                if (!noReadBack) archive = ArchiveRows.start(pgDump, extraArgs);
+                if (!noReadBack) archive = ArchiveRows.start(pgDump, DumpArgs.has(extraArgs, "load-via-partition-root"));
                 dumpProc = PgTools.start(cmd, env);
                 running.dump = dumpProc;
                 Process pgDumpProcess = dumpProc.process();
@@ -1077,6 +1079,19 @@ class Backup implements Callable<Integer> {
                 }
             }
             return list;
+        }
+
+        /** Whether the (checked) arguments contain the long flag {@code option}, spelled in full or abbreviated. */
+        static boolean has(List<String> args, String option) { return args.size() != without(args, option).size(); }
+
+        /** The (checked) arguments without the long flag {@code option} (a flag: it takes no value). */
+        static List<String> without(List<String> args, String option) {
+            List<String> kept = new ArrayList<>();
+            for (String a : args) {
+                if (a.startsWith("--") && a.indexOf('=') < 0 && a.length() > 2 && option.equals(resolveLong(a.substring(2), a))) continue;
+                kept.add(a);
+            }
+            return kept;
         }
 
         /** getopt_long's matching: exact name, else a prefix; a prefix of a refused option is refused, whatever else it could mean. */

@@ -77,6 +77,15 @@ class BackupRulesTest {
         }
     }
 
+    /** Flags backup acts on (its row counts follow pg_dump's row security and isolation), found however they are spelled. */
+    @Test
+    void flagsBackupActsOnAreFoundAbbreviatedToo() {
+        assertTrue(Backup.DumpArgs.has(List.of("-v", "--enable-row-sec"), "enable-row-security"));
+        assertTrue(Backup.DumpArgs.has(List.of("--serializable-deferrable"), "serializable-deferrable"));
+        assertTrue(!Backup.DumpArgs.has(List.of("--exclude-table=x", "-v"), "serializable-deferrable"));
+        assertEquals(List.of("-v", "--schema=public"), Backup.DumpArgs.without(List.of("-v", "--serializable", "--schema=public"), "serializable-deferrable"));
+    }
+
     @Test
     void contractBreakingPgDumpArgumentsAreRefused() {
         for (List<String> bad : List.of(List.of("-f", "x"), List.of("-fx"), List.of("--file=x"), List.of("--file", "x"), List.of("-vf", "x"),

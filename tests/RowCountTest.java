@@ -136,6 +136,29 @@ class RowCountTest {
     }
 
     /**
+     * Dumps as INSERT statements: their lines are not rows, so the archive's rows are not counted (null), whatever
+     * the option's spelling; the archive is still read back. --serializable-deferrable: backup's own transaction
+     * takes the safe snapshot and pg_dump imports it.
+     */
+    @Test
+    void insertsAndSerializableDeferrableDumps() {
+        for (String inserts : List.of("--inserts", "--column-ins", "--rows-per-insert=100")) {
+            String bucket = s3.createBucket("inserts");
+            Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--", inserts));
+            assertEquals(0, run.exit(), inserts + ": " + run);
+            Manifest m = manifest(bucket);
+            assertNull(table(m, "small").archiveRows(), inserts);
+            assertEquals(900L, table(m, "small").rowCount(), inserts);
+        }
+        String bucket = s3.createBucket("serializable");
+        Scripts.Run run = Scripts.run(new Backup(), args(bucket, "--", "--serializable-deferrable"));
+        assertEquals(0, run.exit(), run.toString());
+        assertEquals(900L, table(manifest(bucket), "small").rowCount());
+        assertEquals(900L, table(manifest(bucket), "small").archiveRows());
+        assertEquals(List.of("--serializable-deferrable"), manifest(bucket).pgDumpArgs());
+    }
+
+    /**
      * Rows keep arriving while the backup runs: the exact count is taken in the dump's own snapshot, so it matches
      * the archive's rows exactly, whatever was inserted meanwhile.
      */

@@ -62,13 +62,6 @@ class SourceHistoryTest {
         String bucket = s3.createBucket("history");
         Scripts.Run a = backup(bucket, pg.url(first));
         assertEquals(0, a.exit(), a.toString());
-        Manifest.Source source = manifests(bucket).get(0).source();
-        assertEquals(first, source.database());
-        assertEquals(oid(first), source.databaseOid());
-        assertEquals(pg.sql("postgres", "select system_identifier from pg_control_system()"), source.systemIdentifier());
-        assertEquals(pg.port, source.port());
-        assertNull(source.movedFrom());
-
         Thread.sleep(1100); // another second: another key
         Scripts.Run b = backup(bucket, pg.url(second));
         assertEquals(Exit.USAGE, b.exit(), b.toString());
@@ -76,6 +69,13 @@ class SourceHistoryTest {
                 && b.err().contains(second + " on ") && b.err().contains("database oid " + oid(first)) && b.err().contains("its own --name")
                 && b.err().contains("--source-moved"), b.err());
         assertEquals(2, s3.keys(bucket).size(), "nothing written: " + s3.keys(bucket));
+
+        Manifest.Source source = manifests(bucket).get(0).source();
+        assertEquals(first, source.database());
+        assertEquals(oid(first), source.databaseOid());
+        assertEquals(pg.sql("postgres", "select system_identifier from pg_control_system()"), source.systemIdentifier());
+        assertEquals(pg.port, source.port());
+        assertNull(source.movedFrom());
 
         Scripts.Run moved = backup(bucket, pg.url(second), "--source-moved");
         assertEquals(0, moved.exit(), moved.toString());
