@@ -51,9 +51,16 @@ final class ArchiveRows {
     }
 
     /**
-     * Starts pg_restore (the one beside {@code pgDump}, else any not older). {@code viaPartitionRoot}: the dump
-     * was made with --load-via-partition-root (blocks are attributed by their comment).
+     * Starts pg_restore (the one beside {@code pgDump}, else any not older; given pg_restore itself, that one).
+     * {@code pgDumpArgs}, the dump's extra arguments (as the manifest records them), say whether it was made with
+     * --load-via-partition-root (then blocks are attributed by their comment).
      */
+    static ArchiveRows start(PgTools.Tool pgDump, List<String> pgDumpArgs) {
+        // getopt's unique prefix: "--load" and longer spell --load-via-partition-root (pg_dump has no other --load...)
+        return start(pgDump, pgDumpArgs.stream().anyMatch(a -> a.startsWith("--load") && "--load-via-partition-root".startsWith(a)));
+    }
+
+    /** As {@link #start(PgTools.Tool, List)}, told directly whether the dump loads via the partition root. */
     static ArchiveRows start(PgTools.Tool pgDump, boolean viaPartitionRoot) {
         Path sibling = pgDump.path().resolveSibling("pg_restore");
         PgTools.Tool pgRestore = Files.isExecutable(sibling) ? PgTools.probe(sibling) : PgTools.select("pg_restore", null, pgDump.major());

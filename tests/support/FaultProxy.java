@@ -56,7 +56,7 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /** What a rule does to a request it matches. */
-    enum Kind { ERROR, RESET_IN_REQUEST_BODY, RESET_BEFORE_FORWARD, RESET_AFTER_FORWARD, RESET_IN_RESPONSE, STALL, STALL_IN_RESPONSE, HOLD }
+    enum Kind { ERROR, RESET_IN_REQUEST_BODY, RESET_BEFORE_FORWARD, RESET_AFTER_FORWARD, RESET_IN_RESPONSE, SHORT_RESPONSE, STALL, STALL_IN_RESPONSE, HOLD }
 
     /** A fault for the requests a predicate matches, applied {@code times} times (or forever, -1). */
     static final class Rule {
@@ -163,6 +163,16 @@ final class FaultProxy implements AutoCloseable {
     Rule resetInResponse(String name, Predicate<Request> match, int times, long afterBytes) {
         Rule r = add(new Rule(name, match, Kind.RESET_IN_RESPONSE, times));
         r.bytes = afterBytes;
+        return r;
+    }
+
+    /**
+     * Answers with only the first {@code bytes} of the body and a Content-Length that says so: a complete, well-formed
+     * response that is shorter than the object (a middlebox or S3 misbehaving; the object itself is whole).
+     */
+    Rule shortResponse(String name, Predicate<Request> match, int times, long bytes) {
+        Rule r = add(new Rule(name, match, Kind.SHORT_RESPONSE, times));
+        r.bytes = bytes;
         return r;
     }
 
@@ -301,8 +311,13 @@ final class FaultProxy implements AutoCloseable {
             StringBuilder rh = new StringBuilder();
             String[] rlines = new String(respHead, StandardCharsets.ISO_8859_1).split("\r\n");
             rh.append(rlines[0]).append("\r\n");
+            boolean shorten = rule != null && rule.kind == Kind.SHORT_RESPONSE;
             for (int i = 1; i < rlines.length; i++) {
                 if (rlines[i].toLowerCase(Locale.ROOT).startsWith("connection:")) continue;
+                if (shorten && rlines[i].toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                    rh.append("Content-Length: ").append(rule.bytes).append("\r\n");
+                    continue;
+                }
                 rh.append(rlines[i]).append("\r\n");
             }
             rh.append("Connection: close\r\n\r\n");
@@ -313,6 +328,11 @@ final class FaultProxy implements AutoCloseable {
             boolean stalled = false;
             int n;
             while ((n = fromUp.read(buf)) > 0) {
+                if (shorten && relayed + n >= rule.bytes) {
+                    out.write(buf, 0, (int) (rule.bytes - relayed));
+                    out.flush();
+                    return;
+                }
                 if (rule != null && (rule.kind == Kind.RESET_IN_RESPONSE || rule.kind == Kind.STALL_IN_RESPONSE) && !stalled && relayed + n > rule.bytes) {
                     int first = (int) Math.max(0, rule.bytes - relayed);
                     out.write(buf, 0, first);
