@@ -295,7 +295,7 @@ final class ConnInfo {
     String hostSpec() { return hostSpec; }
 
     /** The same URL with another authority host list (as {@link #hostSpec()} returns it); everything else unchanged. */
-    ConnInfo withHostSpec(String spec) { return new ConnInfo(scheme, userEncoded, passwordEncoded, spec, databaseEncoded, params, passwordParam); }
+    ConnInfo withHostSpec(String spec) { return new ConnInfo(scheme, userEncoded, passwordEncoded, spec, databaseEncoded, params, secrets); }
 
     static String encode(String s) {
         StringBuilder sb = new StringBuilder();
