@@ -34,6 +34,7 @@
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
+//SOURCES lib/BackupStatus.java
 //SOURCES lib/BackupListing.java
 //SOURCES lib/Age.java
 //SOURCES lib/Threads.java
@@ -554,6 +555,7 @@ class Backup implements Callable<Integer> {
                         encrypted ? new Manifest.Encryption(Age.SCHEME, recipients) : null, tocEntries, rows.tables(),
                         extraArgs.stream().map(Redact::text).toList(), source);
                 writeManifest(key, manifest);
+                confirmDump(key, bytes, t.name());
                 double secs = seconds(start);
                 double waited = upload.secondsWaitingForS3();
                 if (waited > 10 && waited > secs / 4) {
@@ -598,6 +600,39 @@ class Backup implements Callable<Integer> {
             if (stored != bytes) {
                 throw new Failure(Exit.DATA_INVALID, "s3://" + bucket + "/" + dumpKey + " has " + stored + " bytes but pg_dump wrote " + bytes
                         + "; no manifest written, so it is not a backup");
+            }
+        }
+
+        /**
+         * After the manifest: is the dump still there? Something may have deleted it between its completion and the
+         * manifest (a prune with a grace shorter than this run, an operator, a lifecycle rule); then the manifest just
+         * written describes a backup without its dump, which is not complete: no reader restores or counts it, and this
+         * run must not end green. HeadObject, or where the role may not read dumps (403) a listing of the exact key;
+         * where it may do neither (an older writer role), a warning: the check cannot be made, the backup stands.
+         */
+        private void confirmDump(BackupKey key, long bytes, String name) {
+            S3Object there;
+            try {
+                there = stored(s3, bucket, key.dumpKey());
+            } catch (RuntimeException e) {
+                if (e instanceof S3Exception s3e && s3e.statusCode() == 403) {
+                    log(name, "warning: could not confirm that the dump is still there after the manifest was written (" + Errors.fromAws(s3e).getMessage()
+                            + "): grant the role s3:ListBucket on the prefix (setup-aws does)");
+                    return;
+                }
+                Failure f = Errors.classify(e);
+                throw new Failure(f.exitCode, "the manifest " + key.manifestKey() + " was written, but whether its dump is still there could not be checked ("
+                        + f.getMessage() + "): check the backup with restore verify --key " + key.dumpKey(), e);
+            }
+            if (there == null) {
+                throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + key.dumpKey() + " vanished after its upload completed, before the manifest was"
+                        + " written (a prune with a --grace shorter than this backup, or a deletion by hand): the manifest " + key.manifestKey()
+                        + " describes a backup without its dump, which is not complete and is never restored or counted; earlier backups are"
+                        + " untouched; run the backup again");
+            }
+            if (there.size() != null && there.size() != bytes) {
+                throw new Failure(Exit.DATA_INVALID, "s3://" + bucket + "/" + key.dumpKey() + " has " + there.size() + " bytes after the manifest was written,"
+                        + " but pg_dump wrote " + bytes + ": it was replaced; the backup is not complete; run the backup again");
             }
         }
 

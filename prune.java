@@ -28,6 +28,7 @@
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
+//SOURCES lib/BackupStatus.java
 //SOURCES lib/BackupListing.java
 //SOURCES lib/VerifyRecord.java
 
@@ -70,8 +71,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * prune: apply a retention policy to the backups under a prefix, never losing the newest good ones.
  *
  * The story, top to bottom: read the options; list the prefix once (only keys that parse as ours, time from
- * the key); per NAME, let the retention rules vote ({@link Retention}, pure), then let the interlocks overrule
- * them ({@link Planner}, pure); refuse the whole run if it would delete more than --max-delete; print the plan;
+ * the key) and judge every backup complete or not by its manifest ({@link BackupStatus}: only complete backups
+ * count, anything else is reported and never costs a complete one); per NAME, let the retention rules vote
+ * ({@link Retention}, pure), then let the interlocks overrule them ({@link Planner}, pure); refuse the whole run if it would delete more than --max-delete; print the plan;
  * unless --dry-run, delete in the order that keeps every intermediate state complete or recognisably
  * incomplete ({@link Deleter}): all manifests first, then verify records, then dumps; abort stale multipart
  * uploads; report.
@@ -80,7 +82,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
         description = {
             "Delete backups that no retention rule keeps. A backup is kept if any rule keeps it (restic/borg semantics).",
             "Never deletes the newest complete backup of a name, never goes below --min-keep, and with --dry-run changes nothing.",
-            "Incomplete backups (a dump without manifest) and multipart uploads older than --grace are removed too.",
+            "Only complete backups count (manifest valid, its own dump there with the manifest's size, not dated in the future).",
+            "Incomplete backups (a dump without manifest), phantoms (a manifest without dump) and multipart uploads older than --grace"
+                + " are removed too; a dump whose backup is not complete for another reason is left alone and reported.",
             "Objects under the prefix that are not ours are never touched."})
 class Prune implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -132,8 +136,19 @@ class Prune implements Callable<Integer> {
     Integer maxDelete;
 
     @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "24h",
-            description = "Remove incomplete backups and multipart uploads only once older than this (e.g. 24h, 90m, 2d; default: ${DEFAULT-VALUE}).")
+            description = "Remove incomplete backups, phantoms and multipart uploads only once older than this, by the key's time and by S3's"
+                    + " (e.g. 36h, 2d; default: ${DEFAULT-VALUE}; at least 12h: a backup still being written must never lose its dump).")
     String grace;
+
+    /**
+     * The least --grace: longer than any backup runs (GitHub-hosted jobs stop at 6 h, the template's at 5 h), so a
+     * dump completed but not yet given its manifest, or an upload in progress, is never taken for a leftover. A
+     * backup that outlives it anyway fails loudly: backup confirms its dump after writing the manifest.
+     */
+    static final Duration MIN_GRACE = Duration.ofHours(12);
+
+    /** {@link #MIN_GRACE}, lowered only by tests (in-process) that must reap leftovers they just made. */
+    Duration graceFloor = MIN_GRACE;
 
     @Option(names = "--dry-run", description = "Print the plan; delete nothing.")
     boolean dryRun;
@@ -246,7 +261,12 @@ class Prune implements Callable<Integer> {
         }
         Duration maxAgeValue = maxAge == null ? null : parseDuration("--max-age", maxAge);
         if (maxAgeValue != null && maxAgeValue.isZero()) throw Failure.usage("--max-age must be more than 0");
-        return new Settings(policy, zone, minKeep, maxAgeValue, requireVerified, parseDuration("--grace", grace));
+        Duration graceValue = parseDuration("--grace", grace);
+        if (graceValue.compareTo(graceFloor) < 0) {
+            throw Failure.usage("--grace " + grace.strip() + " is below the least grace of " + human(graceFloor) + ": prune could delete the dump of a backup"
+                    + " that is still being written; use --grace " + human(graceFloor) + " or more (leftovers wait a little longer, nothing else changes)");
+        }
+        return new Settings(policy, zone, minKeep, maxAgeValue, requireVerified, graceValue);
     }
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)(w|d|h|m|s)");
@@ -310,8 +330,9 @@ class Prune implements Callable<Integer> {
 
     /**
      * Multipart uploads under the prefix (or PREFIX/NAME/) whose key parses as ours and that were started before
-     * {@code before}: a backup that died before completing its upload; and, without --name, backup's preflight
-     * probe whose abort failed (name null). Uploads of foreign keys are left alone.
+     * {@code before}, by S3's {@code Initiated} and by the key's own time (either alone may be wrong: a store's clock
+     * or its idea of Initiated, a key that names a time): a backup that died before completing its upload; and,
+     * without --name, backup's preflight probe whose abort failed (name null). Uploads of foreign keys are left alone.
      */
     static List<Upload> staleUploads(S3Client s3, String bucket, String prefix, String onlyName, Instant before) {
         String listPrefix = onlyName == null ? BackupKey.rootPrefix(prefix) : BackupKey.namePrefix(prefix, onlyName);
@@ -324,7 +345,7 @@ class Prune implements Callable<Integer> {
             }
             var parsed = BackupKey.parse(prefix, u.key());
             if (parsed.isEmpty() || (onlyName != null && !parsed.get().backup().name().equals(onlyName))) continue;
-            if (u.initiated() != null && u.initiated().isBefore(before)) {
+            if (u.initiated() != null && u.initiated().isBefore(before) && parsed.get().backup().startedAt().isBefore(before)) {
                 stale.add(new Upload(parsed.get().backup().name(), u.key(), u.uploadId(), u.initiated()));
             }
         }
@@ -341,11 +362,20 @@ class Prune implements Callable<Integer> {
     record Decision(BackupListing.Entry entry, List<String> reasons) {}
 
     /**
-     * One name's plan. {@code held} is null, or why nothing of this name is deleted (--max-age); then
-     * {@code delete} and {@code removeIncomplete} are empty.
+     * One name's plan. {@code removeIncomplete}/{@code waitIncomplete}: leftovers without data to lose or without a
+     * manifest (incomplete dumps, phantoms) older / younger than --grace; {@code notComplete}: backups that are not
+     * complete but hold a dump (or are not ours to judge), left alone and reported. {@code held} is null, or why
+     * nothing of this name is deleted (--max-age); then {@code delete} and {@code removeIncomplete} are empty.
      */
     record NamePlan(String name, List<Decision> keep, List<Decision> delete, List<BackupListing.Entry> removeIncomplete,
-                    List<BackupListing.Entry> waitIncomplete, BackupListing.Entry newest, String held) {}
+                    List<BackupListing.Entry> waitIncomplete, List<BackupListing.Entry> notComplete, BackupListing.Entry newest, String held) {}
+
+    /** How a report names a backup that is not complete: "incomplete (no manifest)", "phantom: no dump: ...", "not complete: ...". */
+    static String notCompleteLabel(BackupListing.Entry e) {
+        if (e.incomplete()) return "incomplete (no manifest)";
+        if (Planner.phantom(e)) return "phantom (" + e.status().describe() + ")";
+        return "not complete (" + e.status().describe() + ")";
+    }
 
     /** A backup's objects that exist, in deletion order: manifest, verify record, dump. */
     static List<S3Object> objects(BackupListing.Entry e) {
@@ -442,7 +472,13 @@ class Prune implements Callable<Integer> {
      *       and everything when there are fewer verified backups than that ("too-few-verified");</li>
      *   <li>when the newest complete backup is older than --max-age (or there is none), nothing of this name is
      *       deleted ({@link NamePlan#held()});</li>
-     *   <li>incomplete backups (no manifest) are removed once older than --grace, else left to finish.</li>
+     *   <li>only complete backups count ({@link BackupStatus}): for the rules, as the newest, for --min-keep, --max-age
+     *       and --require-verified. A backup that is not complete never protects, and never costs, a complete one;</li>
+     *   <li>incomplete backups (a dump, no manifest) and phantoms (a manifest, no dump: nothing to lose) are removed
+     *       once older than --grace by the key's time and by S3's LastModified, else left to finish;</li>
+     *   <li>every other backup that is not complete is left alone and reported: its dump may be the only copy of real
+     *       data (a size or manifest that disagrees), or it is not ours to judge (a newer manifest format, a date in the
+     *       future, a manifest deleted while we listed).</li>
      * </ul>
      */
     static final class Planner {
@@ -453,10 +489,15 @@ class Prune implements Callable<Integer> {
 
         static NamePlan plan(String name, List<BackupListing.Entry> entries, Settings s, Instant now,
                              java.util.function.Predicate<BackupListing.Entry> verified) {
-            List<BackupListing.Entry> complete = new ArrayList<>(), incomplete = new ArrayList<>();
-            for (BackupListing.Entry e : entries) (e.complete() ? complete : incomplete).add(e);
+            List<BackupListing.Entry> complete = new ArrayList<>(), incomplete = new ArrayList<>(), notComplete = new ArrayList<>();
+            for (BackupListing.Entry e : entries) {
+                if (e.complete()) complete.add(e);
+                else if (e.incomplete() || phantom(e)) incomplete.add(e);
+                else if (e.status().hasManifest()) notComplete.add(e); // a lone verify record is nobody's: left, unreported as before
+            }
             complete.sort(Comparator.comparing((BackupListing.Entry e) -> e.key().startedAt()).reversed());
             incomplete.sort(Comparator.comparing((BackupListing.Entry e) -> e.key().startedAt()).reversed());
+            notComplete.sort(Comparator.comparing((BackupListing.Entry e) -> e.key().startedAt()).reversed());
 
             List<Instant> times = complete.stream().map(e -> e.key().startedAt()).toList();
             List<List<String>> reasons = Retention.apply(times, s.policy(), now, s.zone());
@@ -490,9 +531,24 @@ class Prune implements Callable<Integer> {
             List<BackupListing.Entry> remove = new ArrayList<>(), wait = new ArrayList<>();
             Instant graceCutoff = now.minus(s.grace());
             for (BackupListing.Entry e : incomplete) {
-                (held == null && e.key().startedAt().isBefore(graceCutoff) ? remove : wait).add(e);
+                S3Object left = e.dump() != null ? e.dump() : e.manifest();
+                boolean old = e.key().startedAt().isBefore(graceCutoff) && (left.lastModified() == null || left.lastModified().isBefore(graceCutoff));
+                (held == null && old ? remove : wait).add(e);
             }
-            return new NamePlan(name, keep, delete, remove, wait, newest, held);
+            return new NamePlan(name, keep, delete, remove, wait, notComplete, newest, held);
+        }
+
+        /**
+         * A manifest without its dump that holds nothing to lose: no dump, or a manifest that is invalid or names
+         * another dump, next to no dump. Not a newer format's manifest (it may keep its data elsewhere), not one dated
+         * in the future (never older than --grace), not one that vanished while we listed.
+         */
+        static boolean phantom(BackupListing.Entry e) {
+            if (e.dump() != null || e.manifest() == null) return false;
+            return switch (e.status().state()) {
+                case NO_DUMP, MANIFEST_INVALID, OTHER_DUMP -> true;
+                default -> false;
+            };
         }
 
         private static void addOnce(List<String> list, String label) { if (!list.contains(label)) list.add(label); }
@@ -502,9 +558,9 @@ class Prune implements Callable<Integer> {
 
     /**
      * Deletes the plan in the order that leaves every backup, at every moment, either complete or recognisably
-     * incomplete: (1) the manifests of the backups to delete, so each becomes an incomplete backup; (2) their
-     * verify records, and those of incomplete backups; (3) their dumps, and those of incomplete backups; (4)
-     * stale multipart uploads are aborted. A backup whose manifest could not be deleted keeps its dump and verify
+     * incomplete: (1) the manifests of the backups to delete, so each becomes an incomplete backup, and those of
+     * phantoms; (2) their verify records, and those of incomplete backups; (3) their dumps, and those of incomplete
+     * backups; (4) stale multipart uploads are aborted. A backup whose manifest could not be deleted keeps its dump and verify
      * record (it is still complete). DeleteObjects takes at most 1,000 keys; errors are per key. If a whole
      * request fails, nothing more is attempted; a rerun picks up where this one stopped.
      */
@@ -529,20 +585,21 @@ class Prune implements Callable<Integer> {
         void run(List<NamePlan> plans, List<Upload> uploads) {
             List<BackupListing.Entry> backups = new ArrayList<>();
             List<String> manifests = new ArrayList<>();
-            for (NamePlan p : plans) for (Decision d : p.delete()) {
-                backups.add(d.entry());
-                manifests.add(d.entry().manifest().key());
+            for (NamePlan p : plans) {
+                for (Decision d : p.delete()) backups.add(d.entry());
+                for (BackupListing.Entry e : p.removeIncomplete()) if (e.manifest() != null) backups.add(e); // phantoms
             }
+            for (BackupListing.Entry e : backups) manifests.add(e.manifest().key());
             delete(manifests);
             // Only backups that are now incomplete lose their other objects.
             List<BackupListing.Entry> nowIncomplete = new ArrayList<>();
             for (BackupListing.Entry e : backups) {
                 if (outcome(e.manifest().key()) == Outcome.DELETED) nowIncomplete.add(e);
                 else for (S3Object o : objects(e)) {
-                    results.putIfAbsent(o.key(), new KeyResult(o.key(), Outcome.SKIPPED, null, "left in place: the manifest was not deleted, so the backup stays complete"));
+                    results.putIfAbsent(o.key(), new KeyResult(o.key(), Outcome.SKIPPED, null, "left in place: the manifest was not deleted"));
                 }
             }
-            for (NamePlan p : plans) nowIncomplete.addAll(p.removeIncomplete());
+            for (NamePlan p : plans) for (BackupListing.Entry e : p.removeIncomplete()) if (e.manifest() == null) nowIncomplete.add(e);
             delete(keys(nowIncomplete, BackupListing.Entry::verify));
             delete(keys(nowIncomplete, BackupListing.Entry::dump));
             for (Upload u : uploads) abort(u);
@@ -731,6 +788,9 @@ class Prune implements Callable<Integer> {
                 sb.append("; ").append(p.waitIncomplete().size()).append(" incomplete left (")
                         .append(p.held() != null ? "held" : "younger than --grace " + human(settings.grace())).append(")");
             }
+            if (!p.notComplete().isEmpty()) {
+                sb.append("; ").append(p.notComplete().size()).append(" not complete, left alone (see below)");
+            }
             if (p.held() != null) sb.append("; HELD: ").append(p.held());
             return sb.toString();
         }
@@ -753,9 +813,11 @@ class Prune implements Callable<Integer> {
                         "  " + pad(word(d.entry(), "delete", "deleted")) + d.entry().key().stamp() + detail(d.entry())});
                 for (BackupListing.Entry e : p.removeIncomplete()) rows.add(new Object[] {e.key().startedAt(),
                         "  " + pad(word(e, "remove", "removed")) + e.key().stamp()
-                                + "  incomplete (no manifest), " + human(Duration.between(e.key().startedAt(), now)) + " old" + detail(e)});
+                                + "  " + notCompleteLabel(e) + ", " + human(Duration.between(e.key().startedAt(), now)) + " old" + detail(e)});
                 for (BackupListing.Entry e : p.waitIncomplete()) rows.add(new Object[] {e.key().startedAt(),
-                        "  leave    " + e.key().stamp() + "  incomplete (no manifest), " + (p.held() != null ? "held" : "younger than --grace")});
+                        "  leave    " + e.key().stamp() + "  " + notCompleteLabel(e) + ", " + (p.held() != null ? "held" : "younger than --grace")});
+                for (BackupListing.Entry e : p.notComplete()) rows.add(new Object[] {e.key().startedAt(),
+                        "  leave    " + e.key().stamp() + "  " + notCompleteLabel(e) + ": never deleted by prune; see restore list"});
                 rows.sort(Comparator.comparing((Object[] r) -> (Instant) r[0]).reversed());
                 for (Object[] r : rows) sb.append(r[1]).append('\n');
             }
@@ -856,6 +918,9 @@ class Prune implements Callable<Integer> {
                 List<Object> waiting = new ArrayList<>();
                 for (BackupListing.Entry e : p.waitIncomplete()) waiting.add(backup(e));
                 n.put("incompleteLeft", waiting);
+                List<Object> notComplete = new ArrayList<>();
+                for (BackupListing.Entry e : p.notComplete()) notComplete.add(backup(e));
+                n.put("notCompleteLeft", notComplete);
                 names.add(n);
             }
             doc.put("names", names);
@@ -892,6 +957,8 @@ class Prune implements Callable<Integer> {
         private Map<String, Object> backup(BackupListing.Entry e) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("startedAt", e.key().startedAt().toString());
+            m.put("status", e.status().state().name().toLowerCase(Locale.ROOT));
+            if (!e.complete()) m.put("reason", e.status().describe());
             m.put("verified", e.verified());
             m.put("keys", objects(e).stream().map(S3Object::key).toList());
             return m;
@@ -925,6 +992,7 @@ class Prune implements Callable<Integer> {
             sb.append("| name | kept | ").append(deleter == null ? "to delete" : "deleted").append(" | incomplete removed | newest | note |\n|---|---|---|---|---|---|\n");
             for (NamePlan p : plans) {
                 String note = p.held() != null ? "**held:** " + p.held() : "";
+                if (!p.notComplete().isEmpty()) note += (note.isEmpty() ? "" : "; ") + p.notComplete().size() + " not complete (left alone: restore list says why)";
                 if (deleter != null) {
                     long locked = p.delete().stream().filter(d -> deleter.backupOutcome(d.entry()).equals("locked")).count();
                     long failed = p.delete().stream().filter(d -> deleter.backupOutcome(d.entry()).equals("failed")).count();

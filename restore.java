@@ -34,6 +34,7 @@
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
+//SOURCES lib/BackupStatus.java
 //SOURCES lib/BackupListing.java
 //SOURCES lib/VerifyRecord.java
 //SOURCES lib/Age.java
@@ -369,23 +370,25 @@ class Restore implements Callable<Integer> {
     // ------------------------------------------------------------------------------------------------ list
 
     @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-            description = {"List backups, newest first: name, start time (UTC), size, PostgreSQL versions, last drill, key.",
-                "A backup is complete when its manifest exists; incomplete ones (a dump without a manifest: failed or still running)"
-                    + " are shown only with --all. Use the time with --at, or the key with --key, to restore one.", ""})
+            description = {"List backups, newest first: start time (UTC), name, source host, size, PostgreSQL versions, last drill, status, key.",
+                "A backup is complete when its manifest is valid, names its own dump, and that dump is there with the manifest's size;"
+                    + " any other backup with a manifest is listed with the reason it is not complete (it is never restored)."
+                    + " Incomplete ones (a dump without a manifest: failed or still running) are shown only with --all."
+                    + " Use the time with --at, or the key with --key, to restore one.", ""})
     static class ListBackups implements Callable<Integer> {
         @Spec CommandSpec spec;
 
         @Option(names = "--name", paramLabel = "NAME", description = "Only this backup name (default: all names under the prefix).")
         String name;
 
-        @Option(names = "--all", description = "Also show incomplete backups (dump without manifest).")
+        @Option(names = "--all", description = "Also show incomplete backups (a dump without manifest).")
         boolean all;
 
         @Mixin StorageOptions storage = new StorageOptions();
         @Mixin OutputOptions output = new OutputOptions();
 
-        /** One backup and what its manifest and drill record say. */
-        record Row(BackupListing.Entry entry, Manifest manifest, VerifyRecord drill, String problem) {}
+        /** One backup and what its manifest (without its table statistics) and drill record say. */
+        record Row(BackupListing.Entry entry, Manifest manifest, VerifyRecord drill) {}
 
         @Override
         public Integer call() throws Exception {
@@ -397,10 +400,10 @@ class Restore implements Callable<Integer> {
             try (S3Client s3 = AwsClients.s3(storage.aws)) {
                 List<BackupListing.Entry> shown = new ArrayList<>();
                 for (BackupListing.Entry e : BackupListing.list(s3, storage.bucket(), storage.prefix(), only)) {
-                    if (e.complete() || (all && e.incomplete())) shown.add(e);
+                    if (e.status().hasManifest() || (all && e.incomplete())) shown.add(e);
                     else if (e.incomplete()) hidden++;
                 }
-                // Manifests and drill records are small objects: fetch them a few at a time.
+                // Drill records are small objects: fetch them a few at a time.
                 ExecutorService pool = Executors.newFixedThreadPool(8);
                 try {
                     List<Future<Row>> futures = new ArrayList<>();
@@ -431,50 +434,51 @@ class Restore implements Callable<Integer> {
                 return Exit.OK;
             }
             List<String[]> table = new ArrayList<>();
-            table.add(new String[] {"STARTED (UTC)", "NAME", "SIZE", "PG_DUMP", "SERVER", "DRILL", "STATUS", "KEY"});
+            table.add(new String[] {"STARTED (UTC)", "NAME", "HOST", "SIZE", "PG_DUMP", "SERVER", "DRILL", "STATUS", "KEY"});
             for (Row r : rows) table.add(cells(r));
             printTable(out, table);
             long names = rows.stream().map(r -> r.entry().key().name()).distinct().count();
+            long notComplete = rows.stream().filter(r -> !r.entry().complete() && !r.entry().incomplete()).count();
             err.println(rows.size() + " backup" + (rows.size() == 1 ? "" : "s") + " of " + names + " name" + (names == 1 ? "" : "s") + " under " + where
+                    + (notComplete > 0 ? "; " + notComplete + " NOT COMPLETE (never restored: the STATUS column says why)" : "")
                     + (hidden > 0 ? "; " + hidden + " incomplete not shown (--all shows them)" : ""));
             return Exit.OK;
         }
 
         private static Row row(S3Client s3, String bucket, BackupListing.Entry e) {
-            Manifest m = null;
-            VerifyRecord drill = null;
-            String problem = null;
-            if (e.complete()) {
-                try {
-                    m = BackupListing.readManifest(s3, bucket, e.key());
-                } catch (Failure f) {
-                    problem = f.getMessage();
-                }
-            }
-            if (e.verified()) drill = VerifyRecord.read(s3, bucket, e.key());
-            return new Row(e, m, drill, problem);
+            VerifyRecord drill = e.verified() ? VerifyRecord.read(s3, bucket, e.key()) : null;
+            return new Row(e, e.status().manifest(), drill);
+        }
+
+        /** The source's host: the identity backup recorded, else the host the URL named (older manifests). */
+        static String host(Manifest m) {
+            if (m == null) return null;
+            if (m.source() != null && m.source().host() != null) return m.source().host();
+            return m.host();
         }
 
         private static String[] cells(Row r) {
             Manifest m = r.manifest();
-            long size = m != null ? m.sizeBytes() : r.entry().dump() != null ? r.entry().dump().size() : 0;
+            BackupListing.Entry e = r.entry();
             String status;
-            if (!r.entry().complete()) status = "INCOMPLETE (no manifest)";
-            else if (m == null) status = "BAD MANIFEST";
+            if (e.incomplete()) status = "INCOMPLETE (no manifest)";
+            else if (!e.complete()) status = "NOT COMPLETE: " + e.status().describe();
             else if (m.encryption() != null) status = "complete, encrypted (" + m.encryption().scheme() + ")";
             else status = "complete";
-            return new String[] {Iso.iso(r.entry().key().startedAt()), r.entry().key().name(),
-                    r.entry().dump() == null && m == null ? "-" : Progress.size(size),
+            Long size = m != null ? Long.valueOf(m.sizeBytes()) : e.dump() != null ? e.dump().size() : null;
+            return new String[] {Iso.iso(e.key().startedAt()), e.key().name(), host(m) == null ? "-" : host(m),
+                    size == null ? "-" : Progress.size(size),
                     m == null || m.pgDumpVersion() == null ? "-" : m.pgDumpVersion(),
                     m == null || m.serverVersion() == null ? "-" : m.serverVersion().strip().split("\\s+")[0],
-                    drillCell(r), status,
-                    m != null ? m.dumpKey() : r.entry().key().dumpKey()};
+                    drillCell(r), status, e.dump() != null || e.manifest() == null ? e.key().dumpKey() : e.key().manifestKey()};
         }
 
+        /** A drill record counts only next to a complete backup, and only for its dump. */
         private static String drillCell(Row r) {
             VerifyRecord d = r.drill();
             if (d == null) return r.entry().verified() ? "unreadable" : "-";
             String day = d.finishedAt() == null ? "" : " " + d.finishedAt().substring(0, Math.min(10, d.finishedAt().length()));
+            if (!r.entry().complete()) return (d.passed() ? "passed (not counted)" : "FAILED") + day;
             if (d.vouchesFor(r.manifest())) return "passed" + day;
             return (d.passed() ? "passed (other dump)" : "FAILED") + day;
         }
@@ -486,8 +490,12 @@ class Restore implements Callable<Integer> {
             b.put("name", e.key().name());
             b.put("startedAt", Iso.iso(e.key().startedAt()));
             b.put("complete", e.complete());
-            b.put("dumpKey", m != null ? m.dumpKey() : e.key().dumpKey());
-            b.put("manifestKey", e.complete() ? e.key().manifestKey() : null);
+            b.put("status", e.status().state().name().toLowerCase(Locale.ROOT));
+            b.put("reason", e.complete() ? null : e.status().describe());
+            b.put("host", host(m));
+            b.put("dumpKey", e.key().dumpKey());
+            b.put("dumpPresent", e.dump() != null);
+            b.put("manifestKey", e.manifest() != null ? e.key().manifestKey() : null);
             b.put("sizeBytes", m != null ? Long.valueOf(m.sizeBytes()) : e.dump() != null ? e.dump().size() : null);
             b.put("sha256", m == null ? null : m.sha256());
             b.put("database", m == null ? null : m.database());
@@ -503,12 +511,12 @@ class Restore implements Callable<Integer> {
                 Map<String, Object> drill = new LinkedHashMap<>();
                 drill.put("outcome", d.outcome());
                 drill.put("finishedAt", d.finishedAt());
-                drill.put("vouches", d.vouchesFor(m));
+                drill.put("vouches", e.complete() && d.vouchesFor(m));
                 drill.put("reasons", d.reasons());
                 b.put("drill", drill);
             }
-            b.put("verified", d != null && d.vouchesFor(m));
-            b.put("problem", r.problem());
+            b.put("verified", e.complete() && d != null && d.vouchesFor(m));
+            b.put("problem", e.complete() ? null : e.status().describe());
             return b;
         }
 
@@ -1198,6 +1206,11 @@ class Restore implements Callable<Integer> {
             return b;
         }
 
+        /**
+         * The backup a selection means, among complete backups only ({@link BackupStatus}): the newest, the newest at or
+         * before --at, or exactly --key (which must be complete). Its manifest is read again in full and judged again; the
+         * dump read is the one next to the manifest, whatever prefix or bucket the manifest was written under (copies).
+         */
         static Chosen select(S3Client s3, String bucket, String prefix, Selection sel, PrintWriter err) {
             String where = "s3://" + bucket + "/" + prefix + "/";
             String name = sel.name == null ? null : BackupKey.nameOption(sel.name);
@@ -1213,16 +1226,23 @@ class Restore implements Callable<Integer> {
                 if (chosen == null) {
                     throw new Failure(Exit.FAILED, "no backup " + wanted.base() + " in s3://" + bucket + "/" + nearest(entries, wanted.startedAt()));
                 }
-                if (!chosen.complete()) {
+                if (chosen.incomplete()) {
                     throw new Failure(Exit.FAILED, "backup " + wanted.base() + " has no manifest: it is incomplete (a failed or unfinished backup) and is never restored; "
                             + nearest(entries, wanted.startedAt()));
                 }
+                if (!chosen.complete()) throw notComplete(chosen, nearest(entries, wanted.startedAt()));
             } else {
                 List<BackupListing.Entry> all = BackupListing.list(s3, bucket, prefix, name);
                 List<BackupListing.Entry> complete = all.stream().filter(BackupListing.Entry::complete).toList();
                 long incomplete = all.stream().filter(BackupListing.Entry::incomplete).count();
+                List<BackupListing.Entry> broken = all.stream().filter(e -> !e.complete() && e.status().hasManifest()).toList();
                 String incompleteNote = incomplete > 0 ? " (" + incomplete + " incomplete backup" + (incomplete == 1 ? "" : "s") + " without a manifest: not restorable)" : "";
+                if (!broken.isEmpty()) incompleteNote += " (" + broken.size() + " not complete: restore list shows why)";
                 if (complete.isEmpty()) {
+                    if (!broken.isEmpty() && (name != null || names(broken).size() == 1)) {
+                        // Only backups that are not complete: say why the newest is not, with its exit code.
+                        throw notComplete(broken.get(broken.size() - 1), "there is no complete backup of '" + broken.get(0).key().name() + "' (restore list shows why)");
+                    }
                     if (name != null) {
                         Set<String> names = names(BackupListing.list(s3, bucket, prefix, null));
                         throw new Failure(Exit.FAILED, "no backups named '" + name + "' under " + where + incompleteNote
@@ -1246,22 +1266,38 @@ class Restore implements Callable<Integer> {
                     chosen = complete.get(complete.size() - 1);
                 }
                 final BackupListing.Entry picked = chosen;
-                long newerIncomplete = all.stream().filter(e -> e.incomplete() && e.key().startedAt().isAfter(picked.key().startedAt())).count();
-                if (newerIncomplete > 0 && sel.at == null) {
-                    err.println("note: " + newerIncomplete + " newer backup" + (newerIncomplete == 1 ? " is" : "s are") + " incomplete (no manifest) and skipped");
+                if (sel.at == null) {
+                    // A newer manifest of a format this version cannot read is not damage: restoring an older backup instead would lose data silently.
+                    broken.stream().filter(e -> e.status().state() == BackupStatus.State.NEWER_FORMAT && e.key().startedAt().isAfter(picked.key().startedAt()))
+                            .reduce((a, b) -> b).ifPresent(newer -> { throw notComplete(newer, "choose an older backup with --at or --key"); });
+                    long newerIncomplete = all.stream().filter(e -> e.incomplete() && e.key().startedAt().isAfter(picked.key().startedAt())).count();
+                    if (newerIncomplete > 0) {
+                        err.println("note: " + newerIncomplete + " newer backup" + (newerIncomplete == 1 ? " is" : "s are") + " incomplete (no manifest) and skipped");
+                    }
+                    for (BackupListing.Entry e : broken) {
+                        if (e.key().startedAt().isAfter(picked.key().startedAt()) && e.key().name().equals(picked.key().name())) {
+                            err.println("note: the newer backup " + e.key().base() + " is not complete and skipped: " + e.status().describe());
+                        }
+                    }
                 }
             }
-            Manifest manifest = BackupListing.readManifest(s3, bucket, chosen.key());
-            var dump = BackupKey.parse(prefix, manifest.dumpKey());
-            if (dump.isEmpty() || !dump.get().backup().equals(chosen.key()) || dump.get().kind() != BackupKey.Kind.DUMP) {
-                throw new Failure(Exit.DATA_INVALID, "manifest " + chosen.key().manifestKey() + " names dump " + manifest.dumpKey()
-                        + ", not its own " + chosen.key().dumpKey() + ": the backup is inconsistent and is not used");
-            }
-            if (chosen.dump() == null) {
-                throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + " has a manifest but its dump " + manifest.dumpKey() + " is missing");
+            // Read the chosen manifest in full (the listing skipped its table statistics) and judge it again: it is
+            // the one restored from, and objects can change between the listing and now.
+            BackupStatus status = BackupListing.check(s3, bucket, chosen.key(), chosen.dump(), chosen.manifest(), true, Instant.now());
+            if (!status.complete()) throw notComplete(new BackupListing.Entry(chosen.key(), chosen.dump(), chosen.manifest(), chosen.verify(), status), null);
+            chosen = new BackupListing.Entry(chosen.key(), chosen.dump(), chosen.manifest(), chosen.verify(), status);
+            Manifest manifest = status.manifest().relocated(chosen.key().dumpKey());
+            if (!manifest.dumpKey().equals(status.manifest().dumpKey())) {
+                err.println("note: " + chosen.key().base() + " was written as " + status.manifest().dumpKey() + "; reading its copy " + chosen.key().dumpKey());
             }
             VerifyRecord drill = chosen.verified() ? VerifyRecord.read(s3, bucket, chosen.key()) : null;
             return new Chosen(chosen, manifest, drill);
+        }
+
+        /** A backup asked for (or the only kind there is) that is not complete: why, with its state's exit code. */
+        static Failure notComplete(BackupListing.Entry e, String hint) {
+            return new Failure(e.status().state().exitCode, "backup " + e.key().base() + " is not complete: " + e.status().describe()
+                    + "; it is never restored" + (hint == null ? "" : "; " + hint));
         }
 
         /** The listing already tells the stored size: a dump of the wrong size fails here, before any download. */

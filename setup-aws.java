@@ -344,7 +344,9 @@ class SetupAws implements Callable<Integer> {
         LIST,           // s3:ListBucket, only with s3:prefix PREFIX/*: backup, prune and restore find backups by listing
         CREATE,         // s3:PutObject on PREFIX/* as a create only, + abort and list parts: backup streams dumps as multipart
                         // uploads and completes them, and puts manifests, with If-None-Match: * (never replaces an object)
-        READ_MANIFESTS, // s3:GetObject on PREFIX/*.manifest.json: backup reads a name's newest manifest (one history per source)
+        READ_MANIFESTS, // s3:GetObject on PREFIX/*.manifest.json: backup reads a name's newest manifest (one history per source),
+                        // prune every manifest (only complete backups count)
+        READ_VERIFY,    // s3:GetObject on PREFIX/*.verify.json: prune --require-verified reads drill records
         READ,           // s3:GetObject on PREFIX/*: restore and drills download dumps and manifests
         DELETE,         // s3:DeleteObject on PREFIX/*: prune
         STALE_UPLOADS,  // s3:ListBucketMultipartUploads (bucket) + s3:AbortMultipartUpload: prune cleans up dead uploads
@@ -356,7 +358,8 @@ class SetupAws implements Callable<Integer> {
                 List.of(Capability.LIST, Capability.CREATE, Capability.READ, Capability.DELETE, Capability.STALE_UPLOADS, Capability.WRITE_VERIFY)),
         WRITER("-writer", "AWS_WRITER_ROLE_ARN", "backup (create new objects only; read manifests; no delete, no verify records)",
                 List.of(Capability.LIST, Capability.CREATE, Capability.READ_MANIFESTS)),
-        PRUNER("-pruner", "AWS_PRUNER_ROLE_ARN", "prune (list and delete)", List.of(Capability.LIST, Capability.DELETE, Capability.STALE_UPLOADS)),
+        PRUNER("-pruner", "AWS_PRUNER_ROLE_ARN", "prune (list, read manifests and drill records, delete)",
+                List.of(Capability.LIST, Capability.DELETE, Capability.STALE_UPLOADS, Capability.READ_MANIFESTS, Capability.READ_VERIFY)),
         RESTORER("-restorer", "AWS_RESTORER_ROLE_ARN", "restore and drills (read; write only *.verify.json)", List.of(Capability.LIST, Capability.READ, Capability.WRITE_VERIFY));
 
         final String suffix, variable, purpose;
@@ -372,7 +375,10 @@ class SetupAws implements Callable<Integer> {
         boolean can(Capability c) { return capabilities.contains(c); }
 
         /** Does this role encrypt (put) or decrypt (get, or complete a multipart upload) with the bucket's KMS key? */
-        boolean usesKms() { return can(Capability.CREATE) || can(Capability.READ) || can(Capability.READ_MANIFESTS) || can(Capability.WRITE_VERIFY); }
+        boolean usesKms() { return can(Capability.CREATE) || can(Capability.READ) || can(Capability.WRITE_VERIFY); }
+
+        /** Does it only read small objects under the key (manifests, drill records) and write nothing: kms:Decrypt alone? */
+        boolean decryptsOnly() { return !usesKms() && (can(Capability.READ_MANIFESTS) || can(Capability.READ_VERIFY)); }
     }
 
     /** The policy documents, as data, from pure functions (tests assert on them). */
@@ -432,6 +438,9 @@ class SetupAws implements Callable<Integer> {
             if (kind.can(Capability.READ_MANIFESTS) && !kind.can(Capability.READ)) {
                 allow(statements, "ReadManifests", List.of("s3:GetObject"), objects + BackupKey.Kind.MANIFEST.suffix);
             }
+            if (kind.can(Capability.READ_VERIFY) && !kind.can(Capability.READ)) {
+                allow(statements, "ReadVerifyRecords", List.of("s3:GetObject"), verifyRecords);
+            }
             if (kind.can(Capability.WRITE_VERIFY)) allow(statements, "WriteVerifyRecords", List.of("s3:PutObject"), verifyRecords);
             if (kind.can(Capability.CREATE) && !kind.can(Capability.WRITE_VERIFY)) {
                 // The create grant above covers *.verify.json too; a drill record written by the job that holds the
@@ -442,6 +451,10 @@ class SetupAws implements Callable<Integer> {
                 st.put("Effect", "Deny");
                 st.putArray("Action").add("s3:PutObject");
                 st.put("Resource", verifyRecords);
+            }
+            if (kmsKeyArn != null && kind.decryptsOnly()) { // reads manifests or drill records only: no data keys
+                ObjectNode st = allow(statements, "UseBucketKmsKey", List.of("kms:Decrypt"), kmsKeyArn);
+                st.putObject("Condition").putObject("StringEquals").put("kms:ViaService", "s3." + region + ".amazonaws.com");
             }
             if (kmsKeyArn != null && kind.usesKms()) {
                 ObjectNode st = allow(statements, "UseBucketKmsKey", List.of("kms:Decrypt", "kms:GenerateDataKey"), kmsKeyArn);

@@ -2,6 +2,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.time.format.ResolverStyle;
 import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -23,7 +24,9 @@ record BackupKey(String prefix, String name, Instant startedAt) {
     static final int MAX_NAME = 128;
     /** S3's limit on a key's length, in bytes of UTF-8. */
     static final int MAX_KEY_BYTES = 1024;
-    static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH-mm-ss'Z'").withZone(ZoneOffset.UTC);
+    /** Strict: 2026-11-31 or hour 24 is no date of ours (a lenient parser would make them Dec 1 or the next day). */
+    static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH-mm-ss'Z'").withZone(ZoneOffset.UTC)
+            .withResolverStyle(ResolverStyle.STRICT);
     private static final Pattern NAME = Pattern.compile("[a-z0-9._-]+");
     private static final Pattern PREFIX_CHARS = Pattern.compile("[A-Za-z0-9._/-]+");
     private static final Pattern FILE = Pattern.compile("(\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}Z)(\\.dump|\\.manifest\\.json|\\.verify\\.json)");
@@ -92,7 +95,30 @@ record BackupKey(String prefix, String name, Instant startedAt) {
         return Optional.of(new Parsed(new BackupKey(prefix, name, at), kind));
     }
 
-    static Instant parseStamp(String stamp) { return Instant.from(STAMP.parse(stamp)); }
+    /** A stamp as backup writes it, and only that: an impossible date, or any other spelling of a valid one, does not parse. */
+    static Instant parseStamp(String stamp) {
+        Instant at = Instant.from(STAMP.parse(stamp));
+        if (!STAMP.format(at).equals(stamp)) throw new DateTimeParseException("not a canonical backup time", stamp, 0);
+        return at;
+    }
+
+    /**
+     * Whether {@code dumpKey} (a manifest's) names this backup's dump: it ends with NAME/NAME_STAMP.dump, this
+     * backup's name and stamp, under any well-formed prefix. A backup is identified by name and stamp, not by the
+     * prefix or bucket it was written under, so a copy elsewhere stays itself; '..' or empty segments never match.
+     */
+    boolean isNamedBy(String dumpKey) {
+        String own = "/" + name + "/" + name + "_" + stamp() + Kind.DUMP.suffix;
+        if (dumpKey == null || !dumpKey.endsWith(own) || dumpKey.length() == own.length()) return false;
+        String prefix = dumpKey.substring(0, dumpKey.length() - own.length());
+        if (prefix.endsWith("/")) return false;
+        try {
+            checkPrefix(prefix);
+            return true;
+        } catch (Failure notAPrefix) {
+            return false;
+        }
+    }
 
     /**
      * NAME from a database name (or --name): lowercased, every run of characters outside [a-z0-9._-]

@@ -1,8 +1,13 @@
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import software.amazon.awssdk.core.ResponseBytes;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
@@ -10,26 +15,31 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
- * The backups under a prefix, as a (paginated) listing of S3 shows them, grouped per backup. Shared by
- * restore (list, select) and prune (retention). Keys that do not parse as ours are left out, so nothing
- * built on this listing can touch a foreign object.
+ * The backups under a prefix, as a (paginated) listing of S3 shows them, grouped per backup, each judged complete
+ * or not ({@link BackupStatus}: that reads every manifest, one GET each, {@value #READERS} at a time). Shared by
+ * restore (list, select) and prune (retention). Keys that do not parse as ours are left out, so nothing built on
+ * this listing can touch a foreign object.
  */
 final class BackupListing {
+    /** Manifests are small objects: read a few at a time. */
+    static final int READERS = 8;
 
-    /** One backup's objects; any of them may be missing. */
-    record Entry(BackupKey key, S3Object dump, S3Object manifest, S3Object verify) {
-        /** A backup exists only when its manifest exists (design.md section 2). */
-        boolean complete() { return manifest != null; }
+    /** One backup's objects (any of them may be missing) and what they amount to. */
+    record Entry(BackupKey key, S3Object dump, S3Object manifest, S3Object verify, BackupStatus status) {
+        /** Complete: restorable as it stands (see {@link BackupStatus}); the only backups that count. */
+        boolean complete() { return status.complete(); }
 
         /** A dump without a manifest: a failed or still-running backup. */
         boolean incomplete() { return manifest == null && dump != null; }
 
+        /** A verify record exists (whether it vouches for the backup is {@link VerifyRecord#vouchedFor}'s question). */
         boolean verified() { return verify != null; }
     }
 
     /**
-     * Lists PREFIX/ (or PREFIX/NAME/ when {@code name} is given) and groups the objects per backup, sorted by
-     * name, then oldest first.
+     * Lists PREFIX/ (or PREFIX/NAME/ when {@code name} is given), groups the objects per backup and judges each,
+     * sorted by name, then oldest first. A manifest that cannot be read for a reason of S3 (network, permission)
+     * fails the whole listing: a backup is never judged on a transport fault.
      */
     static List<Entry> list(S3Client s3, String bucket, String prefix, String name) {
         String listPrefix = name == null ? BackupKey.rootPrefix(prefix) : BackupKey.namePrefix(prefix, name);
@@ -44,10 +54,30 @@ final class BackupListing {
             keys.put(id, key);
             grouped.computeIfAbsent(id, k -> new S3Object[3])[parsed.get().kind().ordinal()] = object;
         }
+        Instant now = Instant.now();
         List<Entry> entries = new ArrayList<>();
-        for (var e : grouped.entrySet()) {
-            S3Object[] o = e.getValue();
-            entries.add(new Entry(keys.get(e.getKey()), o[BackupKey.Kind.DUMP.ordinal()], o[BackupKey.Kind.MANIFEST.ordinal()], o[BackupKey.Kind.VERIFY.ordinal()]));
+        ExecutorService pool = Executors.newFixedThreadPool(READERS, r -> {
+            Thread t = new Thread(r, "manifest-reader");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<Entry>> judged = new ArrayList<>();
+            for (var e : grouped.entrySet()) {
+                S3Object[] o = e.getValue();
+                BackupKey key = keys.get(e.getKey());
+                S3Object dump = o[BackupKey.Kind.DUMP.ordinal()], manifest = o[BackupKey.Kind.MANIFEST.ordinal()], verify = o[BackupKey.Kind.VERIFY.ordinal()];
+                judged.add(pool.submit(() -> new Entry(key, dump, manifest, verify, check(s3, bucket, key, dump, manifest, false, now))));
+            }
+            for (Future<Entry> f : judged) entries.add(f.get());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Failure(Exit.FAILED, "interrupted while reading manifests");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw Errors.classify(r);
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
         }
         entries.sort((a, b) -> {
             int byName = a.key().name().compareTo(b.key().name());
@@ -56,14 +86,35 @@ final class BackupListing {
         return entries;
     }
 
-    /** Reads and checks a backup's manifest. */
-    static Manifest readManifest(S3Client s3, String bucket, BackupKey key) {
-        try {
-            ResponseBytes<GetObjectResponse> bytes = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key.manifestKey()));
-            return Manifest.parse(bytes.asUtf8String(), key.manifestKey());
-        } catch (NoSuchKeyException e) {
-            throw new Failure(Exit.FAILED, "backup " + key.base() + " has no manifest: it is incomplete and is not restored");
+    /**
+     * Reads a listed backup's manifest (none, when the listing has none) and judges the backup. {@code tables}: keep
+     * the per-table statistics (a drill needs them; a listing does not hold them).
+     */
+    static BackupStatus check(S3Client s3, String bucket, BackupKey key, S3Object dump, S3Object manifest, boolean tables, Instant now) {
+        if (manifest == null) return BackupStatus.judge(key, dump, null, null, null, false, now);
+        Manifest m = null;
+        Failure unreadable = null;
+        boolean vanished = false;
+        if (manifest.size() != null && manifest.size() > BackupStatus.MAX_MANIFEST_BYTES) {
+            unreadable = Manifest.tooLarge(key.manifestKey(), BackupStatus.MAX_MANIFEST_BYTES);
+        } else {
+            try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key.manifestKey()))) {
+                try {
+                    m = Manifest.read(in, BackupStatus.MAX_MANIFEST_BYTES, tables, key.manifestKey());
+                } catch (Failure f) {
+                    in.abort(); // do not drain the rest of an oversized object
+                    unreadable = f;
+                }
+            } catch (NoSuchKeyException e) {
+                vanished = true;
+            } catch (java.io.IOException | RuntimeException e) { // S3 or the network, not the manifest: no verdict
+                Failure f = Errors.classify(e instanceof java.io.UncheckedIOException u ? u.getCause() : e);
+                throw new Failure(f.exitCode, "cannot read the manifest " + key.manifestKey() + ": " + f.getMessage()
+                        + (f.exitCode == Exit.NO_PERMISSION ? " (every backup's manifest is read to tell complete backups from others:"
+                                + " the role needs s3:GetObject on PREFIX/*.manifest.json)" : ""), e);
+            }
         }
+        return BackupStatus.judge(key, dump, manifest, m, unreadable, vanished, now);
     }
 
     private BackupListing() {}

@@ -75,12 +75,38 @@ record Manifest(
 
     /** Parses and checks a manifest; bad JSON or missing essentials are invalid backup data (65). */
     static Manifest parse(String json, String whereFrom) {
-        Manifest m;
         try {
-            m = Json.MAPPER.readValue(json, Manifest.class);
+            return checked(Json.MAPPER.readValue(json, Manifest.class), whereFrom);
         } catch (JsonProcessingException e) {
             throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is not valid JSON: " + e.getOriginalMessage());
         }
+    }
+
+    /**
+     * Reads and checks a manifest from a stream (at most {@code maxBytes}, else invalid). Without {@code tables}
+     * the per-table statistics are skipped as they stream past and stay null: a listing holds many manifests at
+     * once, and only a drill needs them.
+     */
+    static Manifest read(java.io.InputStream in, long maxBytes, boolean tables, String whereFrom) {
+        Capped capped = new Capped(in, maxBytes);
+        try {
+            return checked((tables ? Json.MAPPER : WITHOUT_TABLES).readValue(capped, Manifest.class), whereFrom);
+        } catch (JsonProcessingException e) {
+            if (capped.exceeded) throw tooLarge(whereFrom, maxBytes);
+            if (e.getCause() instanceof java.io.IOException io && !(io instanceof JsonProcessingException)) throw new java.io.UncheckedIOException(io);
+            throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is not valid JSON: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            if (capped.exceeded) throw tooLarge(whereFrom, maxBytes);
+            throw new java.io.UncheckedIOException(e); // the transport, not the manifest: never a verdict
+        }
+    }
+
+    static Failure tooLarge(String whereFrom, long maxBytes) {
+        String limit = maxBytes >= 1 << 20 ? (maxBytes >> 20) + " MiB" : maxBytes + " bytes";
+        return new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is larger than the " + limit + " a manifest may have: not one of ours");
+    }
+
+    private static Manifest checked(Manifest m, String whereFrom) {
         if (m == null) throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is empty");
         if (m.formatVersion() > CURRENT_FORMAT) {
             throw new Failure(Exit.CONFIG, "manifest " + whereFrom + " has formatVersion " + m.formatVersion()
@@ -90,5 +116,59 @@ record Manifest(
             throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " lacks formatVersion, dumpKey, sha256 or sizeBytes");
         }
         return m;
+    }
+
+    /**
+     * The same manifest with {@code dumpKey} where the dump actually is: next to the manifest, which for a copy
+     * under another prefix or bucket is not where backup wrote it. Every other field is unchanged (copied through
+     * JSON, so fields added to this record later come along).
+     */
+    Manifest relocated(String dumpKey) {
+        if (dumpKey.equals(this.dumpKey)) return this;
+        com.fasterxml.jackson.databind.node.ObjectNode tree = Json.MAPPER.valueToTree(this);
+        tree.put("dumpKey", dumpKey);
+        try {
+            return Json.MAPPER.treeToValue(tree, Manifest.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The mapper for listings: per-table statistics skipped as they stream past, never held. */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties({"tables"})
+    private interface SkipTables {}
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper WITHOUT_TABLES = Json.MAPPER.copy().addMixIn(Manifest.class, SkipTables.class);
+
+    /** Reads at most {@code max} bytes, then fails (and says so): a manifest is small, a huge one is not ours. */
+    private static final class Capped extends java.io.FilterInputStream {
+        private final long max;
+        private long count;
+        boolean exceeded;
+
+        Capped(java.io.InputStream in, long max) {
+            super(in);
+            this.max = max;
+        }
+
+        @Override public int read() throws java.io.IOException {
+            int b = super.read();
+            if (b >= 0) count(1);
+            return b;
+        }
+
+        @Override public int read(byte[] b, int off, int len) throws java.io.IOException {
+            int n = super.read(b, off, (int) Math.min(len, max + 1 - count));
+            if (n > 0) count(n);
+            return n;
+        }
+
+        private void count(int n) throws java.io.IOException {
+            count += n;
+            if (count > max) {
+                exceeded = true;
+                throw new java.io.IOException("more than " + max + " bytes");
+            }
+        }
     }
 }

@@ -122,18 +122,13 @@ record VerifyRecord(
     }
 
     /**
-     * Whether a listed backup has a drill record that vouches for it (outcome passed, same dump). Reads the
-     * manifest and the record; a missing, unreadable or failed record vouches for nothing.
+     * Whether a listed backup has a drill record that vouches for it: the backup is complete (a record next to a
+     * phantom, a future-dated or a size-mismatched backup vouches for nothing, whatever it says) and the record says
+     * passed for its manifest's sha256. Reads the record; a missing, unreadable or failed record vouches for nothing.
      */
     static boolean vouchedFor(software.amazon.awssdk.services.s3.S3Client s3, String bucket, BackupListing.Entry entry) {
         if (!entry.complete() || entry.verify() == null) return false;
-        Manifest manifest;
-        try {
-            manifest = BackupListing.readManifest(s3, bucket, entry.key());
-        } catch (Failure | software.amazon.awssdk.services.s3.model.NoSuchKeyException e) {
-            return false;
-        }
         VerifyRecord record = read(s3, bucket, entry.key());
-        return record != null && record.vouchesFor(manifest);
+        return record != null && record.vouchesFor(entry.status().manifest());
     }
 }

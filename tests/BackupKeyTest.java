@@ -1,4 +1,5 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,6 +58,38 @@ class BackupKeyTest {
                 "pg-backups/db/db_2026-11-23T02:00:00Z.dump", "pg-backups-old/db/db_2026-11-23T02-00-00Z.dump")) {
             assertTrue(BackupKey.parse("pg-backups", key).isEmpty(), key);
         }
+    }
+
+    /** Nov 31, Feb 29 of a common year, hour 24, minute 60: a lenient parser turns them into other dates; they are not ours. */
+    @Test
+    void impossibleDatesAreNotOurs() {
+        for (String stamp : List.of("2026-11-31T02-00-00Z", "2026-02-29T02-00-00Z", "2026-11-23T24-00-00Z", "2026-11-23T02-60-00Z",
+                "2026-11-23T02-00-60Z", "2026-00-10T02-00-00Z", "2026-11-00T02-00-00Z", "+2026-11-23T02-00-00Z")) {
+            for (String suffix : List.of(".dump", ".manifest.json", ".verify.json")) {
+                String key = "pg-backups/db/db_" + stamp + suffix;
+                assertTrue(BackupKey.parse("pg-backups", key).isEmpty(), key);
+            }
+            assertThrows(java.time.format.DateTimeParseException.class, () -> BackupKey.parseStamp(stamp), stamp);
+        }
+        assertTrue(BackupKey.parse("pg-backups", "pg-backups/db/db_2028-02-29T23-59-59Z.dump").isPresent(), "a real leap day");
+    }
+
+    /** A manifest names its own dump by NAME and stamp, under any well-formed prefix (a copy elsewhere), never through '..'. */
+    @Test
+    void aDumpKeyNamesItsBackupByNameAndStampUnderAnyPrefix() {
+        BackupKey k = new BackupKey("archive/2026", "app", Instant.parse("2026-11-23T02:00:00Z"));
+        for (String own : List.of("pg-backups/app/app_2026-11-23T02-00-00Z.dump", "archive/2026/app/app_2026-11-23T02-00-00Z.dump",
+                "x/app/app_2026-11-23T02-00-00Z.dump")) {
+            assertTrue(k.isNamedBy(own), own);
+        }
+        for (String other : List.of("pg-backups/app/app_2026-11-22T02-00-00Z.dump", "pg-backups/shop/shop_2026-11-23T02-00-00Z.dump",
+                "pg-backups/shop/app_2026-11-23T02-00-00Z.dump", "pg-backups/app/app_2026-11-23T02-00-00Z.manifest.json",
+                "app/app_2026-11-23T02-00-00Z.dump", "/app/app_2026-11-23T02-00-00Z.dump", "pg-backups//app/app_2026-11-23T02-00-00Z.dump",
+                "pg-backups/../app/app_2026-11-23T02-00-00Z.dump", "../app/app_2026-11-23T02-00-00Z.dump", "a/./app/app_2026-11-23T02-00-00Z.dump",
+                "pg-backups/app/xapp_2026-11-23T02-00-00Z.dump", "pg-backups/app/app_2026-11-23T02-00-00Z.dump.tmp", "")) {
+            assertFalse(k.isNamedBy(other), other);
+        }
+        assertFalse(k.isNamedBy(null));
     }
 
     @Test

@@ -267,19 +267,33 @@ class PruneRetentionTest {
 
     static final String PREFIX = "pg-backups";
 
-    /** One name's listing: "c" complete, "v" complete and verified, "i" incomplete (dump only), one per day, newest LAST. */
+    /**
+     * One name's listing, one backup per day, newest LAST: "c" complete, "v" complete with a verify record, "i" incomplete
+     * (dump only), "p" a phantom (manifest, no dump), "s" a dump of another size than its manifest says, "x" an invalid
+     * manifest over a dump, "y" an invalid manifest without dump, "o" a manifest naming another backup's dump (with a
+     * dump of its own), "n" a manifest of a newer format without dump. Judged by {@link BackupStatus} as of {@link #NOW}.
+     */
     static List<BackupListing.Entry> listing(String name, Instant newest, String kinds) {
         List<BackupListing.Entry> entries = new ArrayList<>();
         for (int i = 0; i < kinds.length(); i++) {
             Instant t = newest.minus(Duration.ofDays(kinds.length() - 1 - i));
-            BackupKey key = new BackupKey(PREFIX, name, t);
-            char k = kinds.charAt(i);
-            S3Object dump = S3Object.builder().key(key.dumpKey()).build();
-            S3Object manifest = k == 'i' ? null : S3Object.builder().key(key.manifestKey()).build();
-            S3Object verify = k == 'v' ? S3Object.builder().key(key.verifyKey()).build() : null;
-            entries.add(new BackupListing.Entry(key, dump, manifest, verify));
+            entries.add(entry(new BackupKey(PREFIX, name, t), kinds.charAt(i)));
         }
         return entries;
+    }
+
+    static BackupListing.Entry entry(BackupKey key, char k) {
+        Instant written = key.startedAt().plusSeconds(60);
+        boolean hasDump = "cvisxo".indexOf(k) >= 0;
+        S3Object dump = hasDump ? S3Object.builder().key(key.dumpKey()).size(k == 's' ? 99L : 100L).lastModified(written).build() : null;
+        S3Object manifest = k == 'i' ? null : S3Object.builder().key(key.manifestKey()).size(1000L).lastModified(written).build();
+        S3Object verify = k == 'v' ? S3Object.builder().key(key.verifyKey()).build() : null;
+        String dumpKey = k == 'o' ? new BackupKey(PREFIX, key.name(), key.startedAt().minusSeconds(86400)).dumpKey() : key.dumpKey();
+        Manifest m = "xyn".indexOf(k) >= 0 || k == 'i' ? null : new Manifest(1, "pgdump-s3", "test", key.name(), key.name(), "db.example.com", dumpKey,
+                key.startedAt().toString(), written.toString(), 100, "ab".repeat(32), "15.8", "15.8", "custom", "zstd:3", null, 3, List.of(), List.of());
+        Failure unreadable = k == 'x' || k == 'y' ? new Failure(Exit.DATA_INVALID, "manifest " + key.manifestKey() + " is not valid JSON")
+                : k == 'n' ? new Failure(Exit.CONFIG, "manifest " + key.manifestKey() + " has formatVersion 2") : null;
+        return new BackupListing.Entry(key, dump, manifest, verify, BackupStatus.judge(key, dump, manifest, m, unreadable, false, NOW));
     }
 
     static Prune.Settings settings(Prune.Retention.Policy p, int minKeep, Duration maxAge, boolean requireVerified) {
@@ -361,6 +375,55 @@ class PruneRetentionTest {
         assertEquals(List.of("2026-11-23"), plan.waitIncomplete().stream().map(e -> e.key().stamp().substring(0, 10)).toList()); // 10 h old
         assertEquals(2, plan.keep().size());
         assertEquals(0, plan.delete().size());
+    }
+
+    /**
+     * Backups that are not complete never count: a phantom, a size-mismatched dump, an invalid manifest (with or
+     * without dump), one that names another dump, one of a newer format, all newer than the real backups, do not make
+     * --keep-last 1 delete the newest complete backup; phantoms (nothing to lose) go after --grace, dumps stay.
+     */
+    @Test
+    void backupsThatAreNotCompleteNeverCountAndNeverCostACompleteOne() {
+        List<BackupListing.Entry> entries = listing("app", LAST_NIGHT.minus(Duration.ofDays(8)), "ccc");
+        entries.addAll(listing("app", LAST_NIGHT, "psxyon"));
+        Prune.NamePlan plan = Prune.Planner.plan("app", entries, settings(policy(null, 1, null, null, null, null, null), 1, null, false), NOW);
+        assertEquals(List.of("2026-11-15"), days(plan.keep()), "the newest complete backup is kept");
+        assertEquals(List.of("newest", "last", "min-keep"), plan.keep().get(0).reasons());
+        assertEquals(List.of("2026-11-13", "2026-11-14"), days(plan.delete()));
+        assertEquals("2026-11-15", plan.newest().key().stamp().substring(0, 10));
+        // phantoms ("p" no dump, "y" invalid without dump) older than --grace go; the 10 h old one waits; dumps stay.
+        assertEquals(List.of("2026-11-18", "2026-11-21"), plan.removeIncomplete().stream().map(e -> e.key().stamp().substring(0, 10)).sorted().toList());
+        assertEquals(List.of(), plan.waitIncomplete());
+        assertEquals(List.of("2026-11-19", "2026-11-20", "2026-11-22", "2026-11-23"),
+                plan.notComplete().stream().map(e -> e.key().stamp().substring(0, 10)).sorted().toList());
+        for (BackupListing.Entry e : plan.removeIncomplete()) assertNull(e.dump(), "a phantom has no dump to lose");
+
+        Prune.NamePlan held = Prune.Planner.plan("app", entries, settings(policy(null, 1, null, null, null, null, null), 1, Duration.ofHours(36), false), NOW);
+        assertTrue(held.held() != null && held.held().contains("2026-11-15"), "--max-age sees through them: " + held.held());
+        assertEquals(List.of(), held.delete());
+        assertEquals(List.of(), held.removeIncomplete());
+
+        // --require-verified: a passed record next to a phantom vouches for nothing (the command's check: complete first).
+        List<BackupListing.Entry> forged = new ArrayList<>(listing("app", LAST_NIGHT.minus(Duration.ofDays(3)), "cc"));
+        BackupListing.Entry phantom = entry(new BackupKey(PREFIX, "app", LAST_NIGHT), 'p');
+        forged.add(new BackupListing.Entry(phantom.key(), null, phantom.manifest(), S3Object.builder().key(phantom.key().verifyKey()).build(), phantom.status()));
+        plan = Prune.Planner.plan("app", forged, settings(policy(0, null, null, null, null, null, null), 1, null, true), NOW,
+                e -> e.complete() && e.verified());
+        assertEquals(2, plan.keep().size(), "no complete backup is vouched for: both kept");
+        assertTrue(plan.keep().stream().allMatch(d -> !d.reasons().isEmpty()));
+    }
+
+    /** An incomplete dump waits for --grace by the key's time and by S3's LastModified: a dump stored a minute ago is young. */
+    @Test
+    void graceCountsFromTheLaterOfTheKeysTimeAndTheStores() {
+        BackupKey key = new BackupKey(PREFIX, "app", LAST_NIGHT.minus(Duration.ofDays(2)));
+        S3Object dump = S3Object.builder().key(key.dumpKey()).size(100L).lastModified(NOW.minusSeconds(60)).build();
+        BackupListing.Entry slow = new BackupListing.Entry(key, dump, null, null, BackupStatus.judge(key, dump, null, null, null, false, NOW));
+        List<BackupListing.Entry> entries = new ArrayList<>(listing("app", LAST_NIGHT, "c"));
+        entries.add(slow);
+        Prune.NamePlan plan = Prune.Planner.plan("app", entries, settings(policy(1, null, null, null, null, null, null), 1, null, false), NOW);
+        assertEquals(List.of(), plan.removeIncomplete());
+        assertEquals(List.of(slow), plan.waitIncomplete());
     }
 
     // ---- options and per-key delete results ----------------------------------------------------------------

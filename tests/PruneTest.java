@@ -82,6 +82,19 @@ class PruneTest {
         }
     }
 
+    /**
+     * prune with its least --grace lowered (a field, not an option: tests only), so that --grace 0s reaps the leftovers a
+     * test has just made: prune waits for --grace by S3's LastModified too, and every object here was stored moments ago.
+     */
+    static Prune withoutGraceFloor() {
+        Prune p = new Prune();
+        p.graceFloor = Duration.ZERO;
+        return p;
+    }
+
+    /** S3's LastModified has one-second resolution and prune's clock is truncated to the second: let one pass. */
+    static void aSecondPasses() throws InterruptedException { Thread.sleep(1100); }
+
     static String[] args(String bucket, String... more) {
         List<String> a = new ArrayList<>(List.of("--bucket", bucket, "--endpoint-url", server.endpoint, "--region", S3Server.REGION));
         a.addAll(List.of(more));
@@ -124,7 +137,8 @@ class PruneTest {
         for (int d = 0; d < 40; d++) putBackup(bucket, "app", daysAgo(d), true, d % 10 == 3);
         for (int d = 0; d < 6; d++) putBackup(bucket, "shop", daysAgo(d).minus(Duration.ofMinutes(30)), true, false);
         BackupKey oldIncomplete = putBackup(bucket, "app", daysAgo(3).plus(Duration.ofMinutes(20)), false, false);
-        BackupKey youngIncomplete = putBackup(bucket, "app", BASE.plus(Duration.ofMinutes(30)), false, false);
+        // --grace 0s below (every object was stored just now): a backup that started, by its host's clock, minutes from now is younger.
+        BackupKey youngIncomplete = putBackup(bucket, "app", Instant.now().plus(Duration.ofMinutes(10)), false, false);
         // Objects that are not ours: under the prefix but not matching the layout, and outside the prefix.
         BackupKey outside = new BackupKey("other-prefix", "app", daysAgo(100));
         List<String> foreign = List.of(
@@ -138,7 +152,8 @@ class PruneTest {
         for (String k : foreign) put(bucket, k, "not ours".getBytes(StandardCharsets.UTF_8));
 
         List<String> before = server.keys(bucket);
-        Scripts.Run dry = Scripts.run(new Prune(), args(bucket, "--keep-daily", "7", "--keep-weekly", "4", "--dry-run", "--json"));
+        aSecondPasses();
+        Scripts.Run dry = Scripts.run(withoutGraceFloor(), args(bucket, "--keep-daily", "7", "--keep-weekly", "4", "--grace", "0s", "--dry-run", "--json"));
         assertEquals(0, dry.exit(), dry.toString());
         assertEquals(before, server.keys(bucket), "--dry-run changed the bucket");
         JsonNode plan = json(dry);
@@ -162,7 +177,7 @@ class PruneTest {
         }
         assertEquals(expected, planned);
 
-        Scripts.Run real = Scripts.run(new Prune(), args(bucket, "--keep-daily", "7", "--keep-weekly", "4", "--json"));
+        Scripts.Run real = Scripts.run(withoutGraceFloor(), args(bucket, "--keep-daily", "7", "--keep-weekly", "4", "--grace", "0s", "--json"));
         assertEquals(0, real.exit(), real.toString());
         List<String> after = server.keys(bucket);
         assertEquals(planned, minus(before, after), "a real run deletes exactly the dry run's plan");
@@ -172,7 +187,7 @@ class PruneTest {
         for (JsonNode n : json(real).get("names")) for (JsonNode b : n.get("deleted")) assertEquals("deleted", b.get("outcome").asText(), b.toString());
 
         // A second run finds nothing more to do.
-        Scripts.Run again = Scripts.run(new Prune(), args(bucket, "--keep-daily", "7", "--keep-weekly", "4", "--json"));
+        Scripts.Run again = Scripts.run(withoutGraceFloor(), args(bucket, "--keep-daily", "7", "--keep-weekly", "4", "--grace", "0s", "--json"));
         assertEquals(0, again.exit(), again.toString());
         assertEquals(Set.of(), plannedKeys(json(again)));
         assertEquals(after, server.keys(bucket));
@@ -243,8 +258,8 @@ class PruneTest {
         for (String k : List.of(staleUpload, freshUpload)) s3.createMultipartUpload(b -> b.bucket(bucket).key(k));
         List<String> before = server.keys(bucket);
 
-        // --grace 0s: without the hold, the stale name's incomplete backup and upload would go too.
-        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--max-age", "36h", "--grace", "0s"));
+        // --grace 12h: without the hold, the stale name's incomplete backup and upload (a day or two old) would go too.
+        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--max-age", "36h", "--grace", "12h"));
         assertEquals(Exit.FAILED, run.exit(), run.toString());
         assertTrue(run.err().contains("nothing was deleted for stale: the newest complete backup"), run.err());
         assertTrue(run.err().contains("older than --max-age 1d 12h"), run.err());
@@ -271,7 +286,7 @@ class PruneTest {
 
         run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--max-delete", "6"));
         assertEquals(0, run.exit(), run.toString());
-        assertEquals(4, server.keys(bucket).size());
+        assertEquals(5, server.keys(bucket).size(), "the newest of each name, and the incomplete dump: stored just now, it waits for --grace by S3's time");
     }
 
     @Test
@@ -287,7 +302,8 @@ class PruneTest {
         List<BackupListing.Entry> listing = BackupListing.list(s3, bucket, PREFIX, null);
         assertEquals(3, listing.stream().filter(e -> !e.complete()).count());
 
-        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "2", "--json"));
+        aSecondPasses();
+        Scripts.Run run = Scripts.run(withoutGraceFloor(), args(bucket, "--keep-last", "2", "--grace", "0s", "--json"));
         assertEquals(0, run.exit(), run.toString());
         JsonNode app = json(run).get("names").get(0);
         assertEquals(3, app.get("incompleteRemoved").size(), app.toString());
@@ -306,19 +322,55 @@ class PruneTest {
         String otherName = new BackupKey(PREFIX, "shop", daysAgo(2)).dumpKey();
         String foreign = PREFIX + "/app/upload-in-progress.bin";
         for (String k : List.of(ours, otherName, foreign)) s3.createMultipartUpload(b -> b.bucket(bucket).key(k));
-        // moto reports every upload as initiated at a fixed date in 2010, LocalStack at the real time: --grace 0s
-        // makes ours stale on both. That a young upload waits for --grace is therefore not checked here.
-        Scripts.Run dry = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--grace", "0s", "--name", "app", "--dry-run", "--json"));
+        // moto reports every upload as initiated at a fixed date in 2010, LocalStack at the real time: the keys are
+        // two days old, so --grace 12h makes ours stale on both by both times. A young key waits: see below.
+        Scripts.Run dry = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--grace", "12h", "--name", "app", "--dry-run", "--json"));
         assertEquals(0, dry.exit(), dry.toString());
         assertEquals(3, uploads(bucket).size(), "dry run aborted an upload");
         JsonNode planned = json(dry).get("uploadsAborted");
         assertEquals(1, planned.size(), planned.toString());
         assertEquals(ours, planned.get(0).get("key").asText());
 
-        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--grace", "0s", "--name", "app", "--json"));
+        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--grace", "12h", "--name", "app", "--json"));
         assertEquals(0, run.exit(), run.toString());
         assertEquals("aborted", json(run).get("uploadsAborted").get(0).get("outcome").asText());
         assertEquals(Set.of(otherName, foreign), uploads(bucket), "the other name's and the foreign upload survive");
+    }
+
+    /**
+     * The key's own time guards an upload beside S3's Initiated (which moto sets to 2010 for every upload): an upload
+     * of a backup that started an hour ago is in flight, whatever the store says, and stays.
+     */
+    @Test
+    void aYoungUploadStaysWhateverItsInitiatedSays() throws Exception {
+        String bucket = server.createBucket("prune-young-upload");
+        putBackup(bucket, "app", daysAgo(1), true, false);
+        String young = new BackupKey(PREFIX, "app", Instant.now().minus(Duration.ofHours(1))).dumpKey();
+        s3.createMultipartUpload(b -> b.bucket(bucket).key(young));
+        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--grace", "12h", "--json"));
+        assertEquals(0, run.exit(), run.toString());
+        assertEquals(0, json(run).get("uploadsAborted").size(), run.out());
+        assertEquals(Set.of(young), uploads(bucket));
+    }
+
+    /** --grace below 12 h could take the dump of a backup still being written: refused (64), nothing touched. */
+    @Test
+    void aGraceBelowTheFloorIsRefused() {
+        String bucket = server.createBucket("prune-floor");
+        putBackup(bucket, "app", daysAgo(3), true, false);
+        putBackup(bucket, "app", daysAgo(2), false, false);
+        List<String> before = server.keys(bucket);
+        for (String grace : List.of("0s", "1h", "11h59m", "PT6H")) {
+            Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--grace", grace));
+            assertEquals(Exit.USAGE, run.exit(), grace + ": " + run);
+            assertTrue(run.err().contains("--grace " + grace + " is below the least grace of 12h") && run.err().contains("still being written"), run.err());
+            assertEquals(1, run.err().strip().lines().filter(l -> !l.startsWith("Try '")).count(), "one line: " + run.err());
+        }
+        assertEquals(before, server.keys(bucket));
+        Scripts.Run run = Scripts.run(new Prune(), args(bucket, "--keep-last", "1", "--grace", "12h"));
+        assertEquals(0, run.exit(), run.toString());
+        assertEquals(before, server.keys(bucket), "the incomplete dump has a key two days old, but S3 stored it just now: it waits");
+        assertTrue(run.out().contains("1 incomplete left (younger than --grace 12h)"), run.out());
     }
 
     @Test
@@ -331,7 +383,8 @@ class PruneTest {
         List<BackupListing.Entry> listing = BackupListing.list(s3, bucket, PREFIX, null);
         Prune.Settings settings = new Prune.Settings(new Prune.Retention.Policy(0, null, null, null, null, null, null), java.time.ZoneOffset.UTC,
                 1, null, false, Duration.ofHours(24));
-        Prune.NamePlan plan = Prune.Planner.plan("app", listing, settings, Instant.now());
+        // Two days on: the incomplete dump, stored just now, is older than --grace by both its key's time and S3's.
+        Prune.NamePlan plan = Prune.Planner.plan("app", listing, settings, Instant.now().plus(Duration.ofDays(2)));
         assertEquals(2, plan.delete().size());
         Prune.Deleter deleter = new Prune.Deleter(s3, "no-such-bucket-" + System.nanoTime());
         deleter.run(List.of(plan), List.of());
@@ -353,14 +406,14 @@ class PruneTest {
     @Test
     void paginationWithMoreThanAThousandBackupsUnderOneName() throws Exception {
         String bucket = server.createBucket("prune-many");
-        // 1,050 complete backups (an empty manifest object is enough: prune never reads manifests), hourly.
+        // 1,050 complete backups, hourly: prune reads all 1,050 manifests.
         int n = 1050;
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             List<Future<?>> puts = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                String key = new BackupKey(PREFIX, "big", BASE.minus(Duration.ofHours(i))).manifestKey();
-                puts.add(pool.submit(() -> s3.putObject(b -> b.bucket(bucket).key(key), RequestBody.empty())));
+                Instant at = BASE.minus(Duration.ofHours(i));
+                puts.add(pool.submit(() -> putBackup(bucket, "big", at, true, false)));
             }
             for (Future<?> f : puts) f.get();
         } finally {
@@ -371,10 +424,13 @@ class PruneTest {
         assertEquals(0, run.exit(), run.toString());
         JsonNode big = json(run).get("names").get(0);
         assertEquals(5, big.get("kept").size());
-        assertEquals(n - 5, big.get("deleted").size(), "every backup was listed (more than one page)");
-        assertEquals(n - 5, json(run).get("totals").get("objectsDeleted").asInt(), "two DeleteObjects batches");
+        assertEquals(n - 5, big.get("deleted").size(), "every backup was listed (more than two pages)");
+        assertEquals(2 * (n - 5), json(run).get("totals").get("objectsDeleted").asInt(), "manifests, then dumps: three DeleteObjects batches");
         List<String> expected = new ArrayList<>();
-        for (int i = 4; i >= 0; i--) expected.add(new BackupKey(PREFIX, "big", BASE.minus(Duration.ofHours(i))).manifestKey());
+        for (int i = 4; i >= 0; i--) {
+            BackupKey k = new BackupKey(PREFIX, "big", BASE.minus(Duration.ofHours(i)));
+            expected.addAll(List.of(k.dumpKey(), k.manifestKey()));
+        }
         expected.add(PREFIX + "/big/keep-me.txt");
         assertEquals(expected, server.keys(bucket));
     }
@@ -411,7 +467,7 @@ class PruneTest {
                 {}, // no policy
                 {"--keep-days", "-1"}, {"--keep-last", "-3"}, {"--keep-weekly", "-1"},
                 {"--keep-days", "7", "--min-keep", "0"}, {"--keep-days", "7", "--max-delete", "-1"},
-                {"--keep-days", "7", "--timezone", "Mars/Olympus"}, {"--keep-days", "7", "--grace", "soon"},
+                {"--keep-days", "7", "--timezone", "Mars/Olympus"}, {"--keep-days", "7", "--grace", "soon"}, {"--keep-days", "7", "--grace", "1h"},
                 {"--keep-days", "7", "--max-age", "-2d"}, {"--keep-days", "7", "--max-age", "0s"},
                 {"--keep-days", "seven"}, {"--keep-days", "7", "--name", "!!!"}};
         for (String[] a : bad) {

@@ -262,6 +262,9 @@ class SetupAwsLeastPrivilegeTest {
         try (S3Client s3 = moto.s3(pruner)) {
             enforced(() -> {
                 allowed("list the prefix", () -> s3.listObjectsV2(r -> r.bucket(BUCKET).prefix("pg-backups")));
+                // prune.java reads every manifest (only complete backups count) and, for --require-verified, the drill records.
+                allowed("read a manifest", () -> s3.getObjectAsBytes(r -> r.bucket(BUCKET).key(old + ".manifest.json")));
+                allowed("read a drill record", () -> s3.getObjectAsBytes(r -> r.bucket(BUCKET).key(old + ".verify.json")));
                 // prune.java: the manifest first, then the dump and the verify record; stale multipart uploads aborted.
                 for (String suffix : List.of(".manifest.json", ".dump", ".verify.json")) {
                     allowed("delete " + suffix, () -> s3.deleteObject(r -> r.bucket(BUCKET).key(old + suffix)));

@@ -133,7 +133,10 @@ class SetupAwsTest {
         assertEquals(Set.of(LIST,
                 "s3:ListBucketMultipartUploads " + B,
                 "s3:AbortMultipartUpload " + B + "/pg-backups/*",
-                "s3:DeleteObject " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.PRUNER, null)), "pruner: list and delete");
+                "s3:DeleteObject " + B + "/pg-backups/*",
+                "s3:GetObject " + B + "/pg-backups/*.manifest.json",
+                "s3:GetObject " + B + "/pg-backups/*.verify.json"), grants(permissions(SetupAws.RoleKind.PRUNER, null)),
+                "pruner: list, read manifests and drill records (only complete backups count), delete");
         assertEquals(Set.of(LIST,
                 "s3:GetObject " + B + "/pg-backups/*",
                 "s3:PutObject " + B + "/pg-backups/*.verify.json"), grants(permissions(SetupAws.RoleKind.RESTORER, null)), "restorer: read; write only verify records");
@@ -144,7 +147,8 @@ class SetupAwsTest {
         assertTrue(grants(permissions(SetupAws.RoleKind.WRITER, KEY)).containsAll(Set.of(kms, decrypt)), "multipart uploads with SSE-KMS need both");
         assertTrue(grants(permissions(SetupAws.RoleKind.RESTORER, KEY)).containsAll(Set.of(kms, decrypt)));
         assertTrue(grants(permissions(SetupAws.RoleKind.ALL, KEY)).containsAll(Set.of(kms, decrypt)));
-        assertFalse(grants(permissions(SetupAws.RoleKind.PRUNER, KEY)).stream().anyMatch(g -> g.startsWith("kms:")), "deleting needs no key");
+        assertEquals(Set.of(decrypt), grants(permissions(SetupAws.RoleKind.PRUNER, KEY)).stream().filter(g -> g.startsWith("kms:")).collect(java.util.stream.Collectors.toSet()),
+                "reading manifests needs decryption, no data keys");
 
         // Nothing broad, in any design: no action wildcard, no version deletes, no bucket administration, and no
         // s3:PutObject on PREFIX/* that could replace an object (only the conditional creates above).
@@ -182,7 +186,8 @@ class SetupAwsTest {
                 new Row("AX-A", "s3:PutObject", verify, conditional, "create a drill record"),
                 new Row("AX-A", "s3:PutObject", verify, creation, "replace a drill record (the next drill)"),
                 new Row("AX-A", "s3:PutObject", verify, staging, "a drill record as a multipart upload"),
-                new Row("AA-A", "s3:GetObject", manifest, Map.of(), "read a manifest"),
+                new Row("AAAA", "s3:GetObject", manifest, Map.of(), "read a manifest"),
+                new Row("A-AA", "s3:GetObject", verify, Map.of(), "read a drill record"),
                 new Row("A--A", "s3:GetObject", dump, Map.of(), "read a dump"),
                 new Row("A-A-", "s3:DeleteObject", dump, Map.of(), "delete a dump"),
                 new Row("----", "s3:PutObject", "other-team/x", conditional, "create outside the prefix"),
