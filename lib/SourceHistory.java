@@ -47,9 +47,10 @@ final class SourceHistory {
         Previous previous;
         try {
             previous = newest(s3, bucket, prefix, name);
-        } catch (S3Exception e) {
-            if (e.statusCode() != 403) throw e;
-            warn.accept("cannot read the name's earlier backups (" + Errors.classify(e).getMessage() + "), so whether they come from this"
+        } catch (S3Exception | Failure e) {
+            Failure f = Errors.classify(e);
+            if (f.exitCode != Exit.NO_PERMISSION) throw f;
+            warn.accept("cannot read the name's earlier backups (" + f.getMessage() + "), so whether they come from this"
                     + " same database is not checked (grant s3:ListBucket on the prefix and s3:GetObject on *.manifest.json)");
             return current;
         }
@@ -106,21 +107,15 @@ final class SourceHistory {
         return sb.toString();
     }
 
-    /** The newest backup of the name whose manifest parses: its stamp and recorded source (null in old manifests). */
+    /** The newest complete backup of a name: its stamp and recorded source (null in old manifests). */
     record Previous(String stamp, Manifest.Source source) {}
 
+    /** The newest complete backup of the name, or null. */
     static Previous newest(S3Client s3, String bucket, String prefix, String name) {
-        List<BackupListing.Entry> entries = BackupListing.list(s3, bucket, prefix, name);
+        List<BackupListing.Entry> entries = BackupListing.list(s3, bucket, prefix, name); // oldest first, each judged (BackupStatus)
         for (int i = entries.size() - 1; i >= 0; i--) {
             BackupListing.Entry e = entries.get(i);
-            if (!e.complete() || !e.key().name().equals(name)) continue;
-            Manifest m;
-            try {
-                m = BackupListing.readManifest(s3, bucket, e.key());
-            } catch (Failure unreadable) {
-                continue; // not a usable manifest: not the name's history (restore and prune say so)
-            }
-            return new Previous(e.key().stamp(), m.source());
+            if (e.complete() && e.key().name().equals(name)) return new Previous(e.key().stamp(), e.status().manifest().source());
         }
         return null;
     }
