@@ -49,8 +49,16 @@ record Manifest(
     /**
      * The dumped database's identity. {@code host}/{@code port} as the URL named them; {@code systemIdentifier}
      * (pg_control_system(), null when the role may not read it) and {@code databaseOid} survive a DNS change.
+     *
+     * @param timelineId Neon's timeline (neon.timeline_id: one per branch, where the server shows it), else null
+     * @param movedFrom  the source of the backup before this one, when the user said this is the same database moved
+     *                   (backup --source-moved), else null
      */
-    record Source(String host, Integer port, String database, String systemIdentifier, Long databaseOid) {}
+    record Source(String host, Integer port, String database, String systemIdentifier, Long databaseOid, String timelineId, Source movedFrom) {
+        Source(String host, Integer port, String database, String systemIdentifier, Long databaseOid) {
+            this(host, port, database, systemIdentifier, databaseOid, null, null);
+        }
+    }
 
     record Encryption(String scheme, List<String> recipients) {}
 
