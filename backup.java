@@ -638,6 +638,8 @@ class Backup implements Callable<Integer> {
                     }
                 } catch (Throwable e) {
                     release(buf);
+                    // pg_dump stopped because a part failed (onFailure): the upload's error is the one to report, not "Stream closed".
+                    if (e instanceof IOException) throwIfFailed();
                     throw e;
                 }
                 if (len == 0) {
@@ -658,7 +660,7 @@ class Backup implements Callable<Integer> {
                     // is sent as a trailer, which makes the SDK copy the whole part into aws-chunked encoding on the way out.
                     UploadPartRequest request = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId)
                             .partNumber(partNumber).contentLength((long) len).checksumAlgorithm(ChecksumAlgorithm.CRC32)
-                            .checksumCRC32(crc32(buf, len)).build();
+                            .checksumCRC32(crc32(buf, len)).overrideConfiguration(AwsClients.partTimeouts(len)).build();
                     // A content provider, not a stream: every retry gets a fresh view of the same buffer (no copy).
                     UploadPartResponse response = s3.uploadPart(request,
                             RequestBody.fromContentProvider(() -> new ByteArrayInputStream(buf, 0, len), len, "application/octet-stream"));
@@ -726,10 +728,12 @@ class Backup implements Callable<Integer> {
                         + " bytes, but we uploaded " + sorted.size() + " parts, " + bytes + " bytes; upload aborted, no manifest written");
             }
             try {
-                s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)).ifNoneMatch("*"));
+                s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)).ifNoneMatch("*")
+                        .overrideConfiguration(AwsClients.completeTimeouts()));
             } catch (S3Exception e) {
                 if (e.statusCode() == 501) { // a store without conditional writes
-                    s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)));
+                    s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted))
+                            .overrideConfiguration(AwsClients.completeTimeouts()));
                     return;
                 }
                 if (e.statusCode() != 412 && e.statusCode() != 409) throw e;
