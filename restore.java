@@ -81,6 +81,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * restore: list, verify, restore and drill the backups written by backup (design.md sections 2-4).
@@ -1218,7 +1219,12 @@ class Restore implements Callable<Integer> {
         }
     }
 
-    /** Downloading a dump while hashing and counting it, resuming after a dropped connection. */
+    /**
+     * Downloading a dump while hashing and counting it, resuming after a dropped connection. Only the stored bytes
+     * give a verdict on a backup (65): a fault on the way (a body cut off, an answer shorter than S3 says the object
+     * is) is retried and at worst "S3 or the network is failing" (69), and a dump deleted after it was listed
+     * "vanished" (1): neither says anything about the backup, so a drill records no verdict for them.
+     */
     static final class Download {
         record Result(long size, String sha256) {}
 
@@ -1235,56 +1241,88 @@ class Restore implements Callable<Integer> {
                 GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(bucket).key(key);
                 if (offset > 0) request.range("bytes=" + offset + "-").ifMatch(etag);
                 boolean receiving = false;
+                String broke;
+                Throwable cause = null;
                 try (ResponseInputStream<GetObjectResponse> in = s3.getObject(request.build())) {
                     receiving = true;
-                    if (etag == null) {
-                        etag = in.response().eTag();
-                        Long length = in.response().contentLength();
-                        if (length != null && length != expectedSize) {
-                            throw new Failure(Exit.DATA_INVALID, "the stored dump " + key + " has " + length + " bytes, the manifest says " + expectedSize
+                    if (etag == null) etag = in.response().eTag();
+                    Long length = in.response().contentLength();
+                    if (length != null && length != expectedSize - offset) {
+                        // A well-formed answer that contradicts the manifest. Whether the stored object does is S3's to say.
+                        Long stored = storedSize(s3, bucket, key);
+                        if (stored != null && stored != expectedSize) {
+                            throw new Failure(Exit.DATA_INVALID, "the stored dump " + key + " has " + stored + " bytes, the manifest says " + expectedSize
                                     + ": the dump is damaged; choose another backup (restore list)");
                         }
-                    }
-                    int n;
-                    while ((n = in.read(buf)) > 0) {
-                        sha.update(buf, 0, n);
-                        offset += n;
+                        in.abort();
+                        broke = "S3 answered " + length + " bytes where " + (expectedSize - offset) + " were expected";
+                    } else {
+                        int n;
+                        while ((n = in.read(buf)) > 0) {
+                            sha.update(buf, 0, n);
+                            offset += n;
+                            try {
+                                sink.write(buf, 0, n);
+                            } catch (IOException e) {
+                                throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
+                            }
+                            progress.add(n);
+                        }
                         try {
-                            sink.write(buf, 0, n);
+                            sink.flush();
                         } catch (IOException e) {
                             throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
                         }
-                        progress.add(n);
+                        // An answer without a length that ends early is a body cut off like any other; more bytes than the
+                        // manifest says can only be what S3 stores, and the checksum verdict says so.
+                        complete = offset >= expectedSize;
+                        broke = "the answer ended at " + Progress.size(offset);
                     }
-                    try {
-                        sink.flush();
-                    } catch (IOException e) {
-                        throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
-                    }
-                    complete = true;
                 } catch (IOException | SdkClientException e) {
                     if (complete) break; // every byte arrived; only closing the connection failed
                     // The SDK retries requests itself; what it cannot retry is a body cut off half-way: resume from there.
                     if (!receiving) throw Errors.classify(e);
-                    if (++failures >= ATTEMPTS) {
-                        throw new Failure(Exit.UNAVAILABLE, "the download of s3://" + bucket + "/" + key + " broke off " + ATTEMPTS + " times, the last at "
-                                + Progress.size(offset) + " of " + Progress.size(expectedSize) + " (" + Errors.describe(e) + "): S3 or the network is failing; run the same command again", e);
-                    }
-                    err.println("download of " + key + " interrupted after " + Progress.size(offset) + " (" + Errors.describe(e) + "): resuming, attempt "
-                            + (failures + 1) + " of " + ATTEMPTS);
-                    err.flush();
-                    try {
-                        Thread.sleep(1000L * failures);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        throw new Failure(Exit.FAILED, "interrupted while downloading " + key);
-                    }
+                    broke = Errors.describe(e);
+                    cause = e;
                 } catch (NoSuchKeyException e) {
-                    throw new Failure(Exit.DATA_INVALID, "the dump " + key + " is missing from the bucket although its manifest exists");
+                    throw vanished(key);
+                }
+                if (complete) break;
+                if (++failures >= ATTEMPTS) {
+                    throw new Failure(Exit.UNAVAILABLE, "the download of s3://" + bucket + "/" + key + " broke off " + ATTEMPTS + " times, the last at "
+                            + Progress.size(offset) + " of " + Progress.size(expectedSize) + " (" + broke + "): S3 or the network is failing,"
+                            + " which says nothing about the backup; run the same command again", cause);
+                }
+                err.println("download of " + key + " interrupted after " + Progress.size(offset) + " (" + broke + "): resuming, attempt "
+                        + (failures + 1) + " of " + ATTEMPTS);
+                err.flush();
+                try {
+                    Thread.sleep(1000L * failures);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new Failure(Exit.FAILED, "interrupted while downloading " + key);
                 }
             }
             progress.done();
             return new Result(offset, HexFormat.of().formatHex(sha.digest()));
+        }
+
+        /** The dump's stored size as S3 states it (HeadObject), or null when that cannot be asked: then only a retry can tell. */
+        private static Long storedSize(S3Client s3, String bucket, String key) {
+            try {
+                return s3.headObject(b -> b.bucket(bucket).key(key)).contentLength();
+            } catch (S3Exception e) {
+                if (e.statusCode() == 404) throw vanished(key);
+                return null;
+            } catch (SdkClientException e) {
+                return null;
+            }
+        }
+
+        /** Deleted between the listing and the download: no verdict on the backup (exit 1, not 65). */
+        static Failure vanished(String key) {
+            return new Failure(Exit.FAILED, "the dump " + key + " vanished after it was listed (deleted by prune?): this says nothing about the backup's"
+                    + " data; run 'restore list' and choose a backup that is still there");
         }
 
         /** The checksum verdict: null when size and SHA-256 match the manifest, else the 65 to throw. */
