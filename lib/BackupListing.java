@@ -2,9 +2,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -59,8 +57,7 @@ final class BackupListing {
     /** Reads and checks a backup's manifest. */
     static Manifest readManifest(S3Client s3, String bucket, BackupKey key) {
         try {
-            ResponseBytes<GetObjectResponse> bytes = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key.manifestKey()));
-            return Manifest.parse(bytes.asUtf8String(), key.manifestKey());
+            return Manifest.parse(Manifest.fetchSmall(s3, bucket, key.manifestKey(), "manifest"), key.manifestKey());
         } catch (NoSuchKeyException e) {
             throw new Failure(Exit.FAILED, "backup " + key.base() + " has no manifest: it is incomplete and is not restored");
         }
