@@ -26,6 +26,7 @@
 //SOURCES lib/Manifest.java
 //SOURCES lib/ConnInfo.java
 //SOURCES lib/PgTools.java
+//SOURCES lib/Lifeline.java
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
@@ -265,10 +266,12 @@ class Restore implements Callable<Integer> {
             err.println("restore: verified: size and SHA-256 match the manifest" + (identities == null ? "" : ", decrypted with age")
                     + ", pg_restore reads " + toc + " TOC entries");
             boolean created = !state.exists() && Target.create(psql, target, err);
-            try {
-                PgRestore.run(pgRestore, target, how, file, err);
-            } catch (Failure f) {
-                throw restoreFailed(f, how, created, psql, target);
+            try (Interruption watch = Interruption.watch(psql, target, created, how.singleTransaction())) {
+                try {
+                    PgRestore.run(pgRestore, target, how, file, err, watch);
+                } catch (Failure f) {
+                    throw restoreFailed(f, how, created, psql, target);
+                }
             }
             return new Applied(created, toc);
         }
@@ -284,7 +287,9 @@ class Restore implements Callable<Integer> {
                                    PgTools.Tool pgRestore, PgRestore.Options how, Age.Identities identities, PrintWriter err) throws Exception {
         Manifest m = chosen.manifest();
         boolean created = !state.exists() && Target.create(psql, target, err);
-        try (PgTools.Streaming p = PgTools.start(PgRestore.command(pgRestore, target, how, null), target.childEnvironment())) {
+        try (Interruption watch = Interruption.watch(psql, target, created, how.singleTransaction());
+             PgTools.Streaming p = PgTools.start(Lifeline.wrap(PgRestore.command(pgRestore, target, how, null)), target.childEnvironment())) {
+            watch.pgRestore = p;
             Thread drain = Download.drain(p.stdout(), OutputStream.nullOutputStream());
             HoldBack held = new HoldBack(new BufferedOutputStream(p.stdin(), 256 * 1024), HoldBack.TAIL);
             Tolerant sink = new Tolerant(held);
@@ -330,6 +335,7 @@ class Restore implements Callable<Integer> {
                 }
             }
             int code = p.waitFor();
+            if (code == 0) watch.committed = true;
             drain.join(10_000);
             if (code != 0) throw restoreFailed(Errors.fromPgTool("pg_restore", code, p.stderr()), how, created, psql, target);
             err.println("restore: verified: size and SHA-256 match the manifest" + (decrypting == null ? "" : ", decrypted with age") + " (checked as it streamed)");
@@ -339,6 +345,8 @@ class Restore implements Callable<Integer> {
 
     /** A failed pg_restore, with what state it left the target in. */
     private static Failure restoreFailed(Failure f, PgRestore.Options how, boolean created, PgTools.Tool psql, ConnInfo target) {
+        // SIGTERM/Ctrl-C stopped pg_restore: the shutdown hook drops what this run created and says what is left.
+        if (Interruption.shuttingDown()) return new Failure(Exit.FAILED, "interrupted (SIGTERM/Ctrl-C) while pg_restore ran");
         String state;
         if (created) {
             boolean dropped = Target.drop(psql, target, null);
@@ -1530,6 +1538,91 @@ class Restore implements Callable<Integer> {
         }
     }
 
+    /**
+     * A restore interrupted by SIGTERM or Ctrl-C (a cancelled CI job) once pg_restore writes to the target: the JVM's
+     * shutdown hook stops pg_restore, drops the database this run created with --create (whatever is in it is an
+     * unfinished restore: nothing with one transaction, a part without) and says so, or, for a database that existed,
+     * says whether anything was committed. If the drop fails, it prints the statement that drops it. After pg_restore
+     * finished, nothing is dropped. (SIGKILL runs no hook: then {@link Lifeline} stops pg_restore, and the database
+     * created for the restore stays, empty with one transaction.)
+     */
+    static final class Interruption implements AutoCloseable {
+        private static final Set<Interruption> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private static volatile boolean shuttingDown;
+        private static boolean hooked;
+
+        private final PgTools.Tool psql;
+        private final ConnInfo target;
+        private final boolean created;
+        private final boolean singleTransaction;
+        volatile PgTools.Streaming pgRestore;
+        /** pg_restore exited 0: the restore is in the target, whatever happens next. */
+        volatile boolean committed;
+
+        private Interruption(PgTools.Tool psql, ConnInfo target, boolean created, boolean singleTransaction) {
+            this.psql = psql;
+            this.target = target;
+            this.created = created;
+            this.singleTransaction = singleTransaction;
+        }
+
+        static synchronized Interruption watch(PgTools.Tool psql, ConnInfo target, boolean created, boolean singleTransaction) {
+            if (!hooked) {
+                Runtime.getRuntime().addShutdownHook(new Thread(Interruption::onShutdown, "restore-interrupted"));
+                hooked = true;
+            }
+            Interruption i = new Interruption(psql, target, created, singleTransaction);
+            RUNNING.add(i);
+            return i;
+        }
+
+        static boolean shuttingDown() { return shuttingDown; }
+
+        @Override
+        public void close() { RUNNING.remove(this); }
+
+        private static void onShutdown() {
+            shuttingDown = true;
+            for (Interruption i : List.copyOf(RUNNING)) System.err.println("restore: interrupted: " + i.cleanUp());
+            System.err.flush();
+        }
+
+        /** Stops pg_restore, drops what this run created, and returns what is left. */
+        private String cleanUp() {
+            PgTools.Streaming p = pgRestore;
+            if (p != null) p.close();
+            String db = "\"" + target.database() + "\"";
+            if (committed) return "pg_restore had finished: " + db + " holds the restored backup";
+            if (created) {
+                return dropCreated() ? "pg_restore stopped; the database " + db + " created for this restore was dropped"
+                        : "pg_restore stopped; the database " + db + " created for this restore is left on " + target.host()
+                            + " (empty, or a partial restore): drop it with DROP DATABASE " + Target.ident(target.database()) + " WITH (FORCE);";
+            }
+            return singleTransaction ? "pg_restore stopped before it committed: nothing from this backup was committed to " + db
+                    : db + " may hold a PARTIAL restore (no single transaction): drop it, or run the restore again with --clean";
+        }
+
+        /**
+         * DROP DATABASE through psql started here (zt-exec, which PgTools.query uses, cannot start a process once the
+         * JVM is shutting down); from postgres, else template1; bounded: the job's runner may SIGKILL us soon.
+         */
+        private boolean dropCreated() {
+            for (String via : List.of("postgres", "template1")) {
+                ConnInfo c = target.withDatabase(via);
+                List<String> cmd = List.of(psql.path().toString(), "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-d", c.withoutPassword(),
+                        "-c", "drop database if exists " + Target.ident(target.database()) + " with (force)");
+                try (PgTools.Streaming drop = PgTools.start(cmd, c.childEnvironment())) {
+                    drop.stdin().close();
+                    Download.drain(drop.stdout(), OutputStream.nullOutputStream());
+                    if (drop.process().waitFor(15, java.util.concurrent.TimeUnit.SECONDS) && drop.waitFor() == 0) return true;
+                } catch (Exception e) {
+                    // try the next maintenance database, then report what is left
+                }
+            }
+            return false;
+        }
+    }
+
     /** Choosing and running pg_restore. */
     static final class PgRestore {
         record Options(boolean clean, int jobs, boolean singleTransaction, boolean noOwner, boolean noAcl) {}
@@ -1584,14 +1677,21 @@ class Restore implements Callable<Integer> {
 
         /** Restores {@code file} into {@code db}; pg_restore's failure becomes a Failure with its own messages. */
         static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err) throws Exception {
+            run(pgRestore, db, how, file, err, null);
+        }
+
+        /** The same, told to {@code watch} (null: none), which stops it on SIGTERM; it never outlives the JVM ({@link Lifeline}). */
+        static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err, Interruption watch) throws Exception {
             err.println("restore: pg_restore " + pgRestore.version() + " into \"" + db.database() + "\" ("
                     + (how.jobs() > 1 ? how.jobs() + " jobs" : how.singleTransaction() ? "one transaction" : "no single transaction")
                     + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "") + ")");
             err.flush();
-            try (PgTools.Streaming p = PgTools.start(command(pgRestore, db, how, file), db.childEnvironment())) {
+            try (PgTools.Streaming p = PgTools.start(Lifeline.wrap(command(pgRestore, db, how, file)), db.childEnvironment())) {
+                if (watch != null) watch.pgRestore = p;
                 p.stdin().close();
                 Thread drain = Download.drain(p.stdout(), OutputStream.nullOutputStream());
                 int code = p.waitFor();
+                if (code == 0 && watch != null) watch.committed = true;
                 drain.join(10_000);
                 if (code != 0) throw Errors.fromPgTool("pg_restore", code, p.stderr());
             }

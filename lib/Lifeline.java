@@ -1,0 +1,45 @@
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs a child so that it does not outlive this JVM, however the JVM ends. Why: a restore killed with SIGKILL (the OOM
+ * killer, a CI job cancelled for good) runs no shutdown hook, and its pg_restore, reading a file, went on and committed
+ * into the target with nobody left to report it (issue 15).
+ *
+ * <p>How: /bin/sh starts the command in the background and writes one byte a second to its stdout, a pipe whose only
+ * reader is this JVM (the caller drains the child's stdout). When the JVM is gone, that write fails, and the shell
+ * sends the command SIGTERM: pg_restore cancels its query and exits, and a single transaction is rolled back. A SIGTERM
+ * to the shell itself (Process.destroy) is passed on to the command, and the shell exits with the command's status.
+ * The command's stdin (the archive, with --stream) and stderr are its own, unchanged. Without /bin/sh the command runs
+ * as it is.
+ */
+final class Lifeline {
+    private static final Path SH = Path.of("/bin/sh");
+    private static final String SCRIPT = String.join("\n",
+            "exec 3<&0",                                  // a background job's stdin would be /dev/null: keep ours for the command
+            "\"$@\" <&3 3<&- &",
+            "child=$!",
+            "exec 3<&-",
+            "trap 'kill -TERM \"$child\" 2>/dev/null' TERM INT HUP",
+            "trap '' PIPE",                               // a write to the closed pipe fails instead of killing the shell
+            "( while sleep 1; do printf . 2>/dev/null || { kill -TERM \"$child\" 2>/dev/null; exit 0; }; done ) &",
+            "beat=$!",
+            "while :; do",
+            "  wait \"$child\"; status=$?",
+            "  kill -0 \"$child\" 2>/dev/null || break",   // wait returns early when a trap ran: the command may still run
+            "done",
+            "kill \"$beat\" 2>/dev/null",
+            "exit \"$status\"");
+
+    /** The command to start instead of {@code command}; its stdout carries a byte a second besides the command's own output. */
+    static List<String> wrap(List<String> command) {
+        if (!Files.isExecutable(SH)) return command;
+        List<String> wrapped = new ArrayList<>(List.of(SH.toString(), "-c", SCRIPT, "pgdump-s3-lifeline"));
+        wrapped.addAll(command);
+        return wrapped;
+    }
+
+    private Lifeline() {}
+}
