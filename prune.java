@@ -14,6 +14,7 @@
 //SOURCES lib/Redact.java
 //SOURCES lib/Version.java
 //SOURCES lib/Cli.java
+//SOURCES lib/JsonDocument.java
 //SOURCES lib/Errors.java
 //SOURCES lib/Json.java
 //SOURCES lib/BackupKey.java

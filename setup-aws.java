@@ -13,6 +13,7 @@
 //SOURCES lib/Redact.java
 //SOURCES lib/Version.java
 //SOURCES lib/Cli.java
+//SOURCES lib/JsonDocument.java
 //SOURCES lib/Errors.java
 //SOURCES lib/Json.java
 //SOURCES lib/BackupKey.java
@@ -124,7 +125,7 @@ class SetupAws implements Callable<Integer> {
     String roleName;
 
     @Option(names = "--split-roles",
-            description = "Three roles instead of one: a writer for backup (no delete, no read), a pruner for prune (list and delete), a restorer for restore drills (read, and write only *.verify.json).")
+            description = "Three roles instead of one: a writer for backup (creates new objects only, reads only manifests, no delete, no *.verify.json), a pruner for prune (list and delete), a restorer for restore drills (read, and write only *.verify.json).")
     boolean splitRoles;
 
     @Option(names = "--kms-key", paramLabel = "KEY_ARN",
@@ -338,17 +339,21 @@ class SetupAws implements Callable<Integer> {
     // ---------------------------------------------------------------------------------------------------
 
     enum Capability {
-        LIST,          // s3:ListBucket, only with s3:prefix PREFIX/*: backup, prune and restore find backups by listing
-        WRITE,         // s3:PutObject + multipart (abort, list parts) on PREFIX/*: backup streams dumps as multipart uploads
-        READ,          // s3:GetObject on PREFIX/*: restore and drills download dumps and manifests
-        DELETE,        // s3:DeleteObject on PREFIX/*: prune
-        STALE_UPLOADS, // s3:ListBucketMultipartUploads (bucket) + s3:AbortMultipartUpload: prune cleans up dead uploads
-        WRITE_VERIFY   // s3:PutObject on PREFIX/*.verify.json only: a restore drill records its result next to the backup
+        LIST,           // s3:ListBucket, only with s3:prefix PREFIX/*: backup, prune and restore find backups by listing
+        CREATE,         // s3:PutObject on PREFIX/* as a create only, + abort and list parts: backup streams dumps as multipart
+                        // uploads and completes them, and puts manifests, with If-None-Match: * (never replaces an object)
+        READ_MANIFESTS, // s3:GetObject on PREFIX/*.manifest.json: backup reads a name's newest manifest (one history per source)
+        READ,           // s3:GetObject on PREFIX/*: restore and drills download dumps and manifests
+        DELETE,         // s3:DeleteObject on PREFIX/*: prune
+        STALE_UPLOADS,  // s3:ListBucketMultipartUploads (bucket) + s3:AbortMultipartUpload: prune cleans up dead uploads
+        WRITE_VERIFY    // s3:PutObject on PREFIX/*.verify.json, unconditional: a restore drill records (and replaces) its result
     }
 
     enum RoleKind {
-        ALL("", "AWS_ROLE_ARN", "backup, prune and restore", List.of(Capability.LIST, Capability.WRITE, Capability.READ, Capability.DELETE, Capability.STALE_UPLOADS)),
-        WRITER("-writer", "AWS_WRITER_ROLE_ARN", "backup (write; no read, no delete)", List.of(Capability.LIST, Capability.WRITE)),
+        ALL("", "AWS_ROLE_ARN", "backup, prune and restore",
+                List.of(Capability.LIST, Capability.CREATE, Capability.READ, Capability.DELETE, Capability.STALE_UPLOADS, Capability.WRITE_VERIFY)),
+        WRITER("-writer", "AWS_WRITER_ROLE_ARN", "backup (create new objects only; read manifests; no delete, no verify records)",
+                List.of(Capability.LIST, Capability.CREATE, Capability.READ_MANIFESTS)),
         PRUNER("-pruner", "AWS_PRUNER_ROLE_ARN", "prune (list and delete)", List.of(Capability.LIST, Capability.DELETE, Capability.STALE_UPLOADS)),
         RESTORER("-restorer", "AWS_RESTORER_ROLE_ARN", "restore and drills (read; write only *.verify.json)", List.of(Capability.LIST, Capability.READ, Capability.WRITE_VERIFY));
 
@@ -365,7 +370,7 @@ class SetupAws implements Callable<Integer> {
         boolean can(Capability c) { return capabilities.contains(c); }
 
         /** Does this role encrypt (put) or decrypt (get, or complete a multipart upload) with the bucket's KMS key? */
-        boolean usesKms() { return can(Capability.WRITE) || can(Capability.READ) || can(Capability.WRITE_VERIFY); }
+        boolean usesKms() { return can(Capability.CREATE) || can(Capability.READ) || can(Capability.READ_MANIFESTS) || can(Capability.WRITE_VERIFY); }
     }
 
     /** The policy documents, as data, from pure functions (tests assert on them). */
@@ -388,10 +393,21 @@ class SetupAws implements Callable<Integer> {
             return doc;
         }
 
-        /** The inline permission policy of one role. */
+        /**
+         * The inline permission policy of one role.
+         *
+         * <p>Creating without replacing, as AWS documents it for conditional writes: s3:PutObject is one permission
+         * for PutObject, CreateMultipartUpload, UploadPart and CompleteMultipartUpload. It is allowed for a request
+         * that carries If-None-Match (s3:if-none-match not null: PutObject and CompleteMultipartUpload, which S3 then
+         * refuses with 412 when the key exists; S3 takes no other value than * there), and for the requests that
+         * only stage parts (s3:ObjectCreationOperation false: CreateMultipartUpload, UploadPart, UploadPartCopy,
+         * which take no conditional header and create no object). A PutObject or completion without the header,
+         * and so any overwrite or CopyObject, matches neither and is denied.
+         */
         static ObjectNode permissionPolicy(RoleKind kind, String partition, String bucket, String prefix, String kmsKeyArn, String region) {
             String bucketArn = "arn:" + partition + ":s3:::" + bucket;
             String objects = bucketArn + "/" + prefix + "/*";
+            String verifyRecords = objects + BackupKey.Kind.VERIFY.suffix;
             ObjectNode doc = document();
             ArrayNode statements = doc.withArray("Statement");
             if (kind.can(Capability.LIST)) {
@@ -399,14 +415,31 @@ class SetupAws implements Callable<Integer> {
                 st.putObject("Condition").putObject("StringLike").putArray("s3:prefix").add(prefix + "/*");
             }
             if (kind.can(Capability.STALE_UPLOADS)) allow(statements, "ListMultipartUploads", List.of("s3:ListBucketMultipartUploads"), bucketArn);
+            if (kind.can(Capability.CREATE)) {
+                allow(statements, "CreateObjectsOnly", List.of("s3:PutObject"), objects)
+                        .putObject("Condition").putObject("Null").put("s3:if-none-match", "false");
+                allow(statements, "StageMultipartUploads", List.of("s3:PutObject"), objects)
+                        .putObject("Condition").putObject("Bool").put("s3:ObjectCreationOperation", "false");
+            }
             List<String> objectActions = new ArrayList<>();
-            if (kind.can(Capability.WRITE)) objectActions.addAll(List.of("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"));
+            if (kind.can(Capability.CREATE)) objectActions.addAll(List.of("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"));
             if (kind.can(Capability.READ)) objectActions.add("s3:GetObject");
             if (kind.can(Capability.DELETE)) objectActions.add("s3:DeleteObject");
             if (kind.can(Capability.STALE_UPLOADS) && !objectActions.contains("s3:AbortMultipartUpload")) objectActions.add("s3:AbortMultipartUpload");
             if (!objectActions.isEmpty()) allow(statements, "BackupObjects", objectActions.stream().sorted().toList(), objects);
-            if (kind.can(Capability.WRITE_VERIFY) && !kind.can(Capability.WRITE)) {
-                allow(statements, "WriteVerifyRecords", List.of("s3:PutObject"), objects.substring(0, objects.length() - 1) + "*" + BackupKey.Kind.VERIFY.suffix);
+            if (kind.can(Capability.READ_MANIFESTS) && !kind.can(Capability.READ)) {
+                allow(statements, "ReadManifests", List.of("s3:GetObject"), objects + BackupKey.Kind.MANIFEST.suffix);
+            }
+            if (kind.can(Capability.WRITE_VERIFY)) allow(statements, "WriteVerifyRecords", List.of("s3:PutObject"), verifyRecords);
+            if (kind.can(Capability.CREATE) && !kind.can(Capability.WRITE_VERIFY)) {
+                // The create grant above covers *.verify.json too; a drill record written by the job that holds the
+                // database credentials would let --require-verified trust an untested backup. An explicit Deny also
+                // wins over any other policy attached to the role.
+                ObjectNode st = statements.addObject();
+                st.put("Sid", "NoVerifyRecords");
+                st.put("Effect", "Deny");
+                st.putArray("Action").add("s3:PutObject");
+                st.put("Resource", verifyRecords);
             }
             if (kmsKeyArn != null && kind.usesKms()) {
                 ObjectNode st = allow(statements, "UseBucketKmsKey", List.of("kms:Decrypt", "kms:GenerateDataKey"), kmsKeyArn);
@@ -1018,7 +1051,10 @@ class SetupAws implements Callable<Integer> {
             human.println("  Variables:");
             variables.forEach((k, v) -> human.printf("    %-22s %s%n", k, v));
             human.println("  Secret:");
-            human.printf("    %-22s %s%n", "DATABASE_URL", "your database's connection string (e.g. Neon's, with ?sslmode=require)");
+            // A pooler (Neon's -pooler host, PgBouncer in transaction mode) hands pg_dump's session settings to other
+            // clients and can hide rows from the dump: the secret must be the direct connection string.
+            human.printf("    %-22s %s%n", "DATABASE_URL", "your database's direct (unpooled) connection string, with ?sslmode=require");
+            human.printf("    %-22s %s%n", "", "(Neon: the one without -pooler in its host name; through a pooler a dump can miss rows)");
             human.println("Or with the GitHub CLI, for the " + where + ":");
             String env = s.environment == null ? "" : " --env " + shellQuote(s.environment);
             variables.forEach((k, v) -> human.printf("  gh variable set %s --repo %s%s --body %s%n", k, s.githubRepo, env, shellQuote(v)));

@@ -1,8 +1,6 @@
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +12,7 @@ import picocli.CommandLine.Option;
  * How every script runs its picocli command: the shared exit-code list in --help, usage errors as one line
  * and exit 64, and every failure turned into one line and its exit code ({@link Errors}); the stack trace
  * only with --verbose. With --json, a failure that comes before the command printed its own document still
- * prints one on stdout, {"ok": false, "error": {"exitCode": N, "message": "..."}}: a caller that parses stdout
+ * prints one on stdout, {"ok": false, "exitCode": N, "error": {"exitCode": N, "message": "..."}}: a caller that parses stdout
  * always gets a document (design.md section 3), never an empty string.
  */
 final class Cli {
@@ -68,16 +66,9 @@ final class Cli {
         return false;
     }
 
-    /** The document --json prints when the command failed before printing its own (same shape as setup-aws's error). */
+    /** The document --json prints when the command failed before printing its own (the envelope of lib/JsonDocument). */
     private static void printErrorDocument(PrintWriter out, int exitCode, String message) {
-        Map<String, Object> error = new LinkedHashMap<>();
-        error.put("exitCode", exitCode);
-        error.put("message", message);
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("ok", false);
-        doc.put("error", error);
-        out.println(Json.write(doc));
-        out.flush();
+        JsonDocument.failure(exitCode, message).print(out);
     }
 
     /** Whether anything was written to stdout since {@link #watch} wrapped it. */

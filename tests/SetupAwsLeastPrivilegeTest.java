@@ -25,10 +25,15 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
  * credentials with AssumeRoleWithWebIdentity (as GitHub Actions does), switches moto to IAM enforcement, and makes
  * the S3 calls that backup, prune and restore make: what each role needs works, the rest is AccessDenied.
  *
- * What the emulator cannot check here, so AWS behaviour that these tests do NOT prove (see {@link PrivateMoto#GAPS}):
+ * What the emulator cannot check here, so AWS behaviour that these tests do NOT prove with moto (see {@link PrivateMoto#GAPS}):
  * - the trust policy: moto hands out credentials for any role and any token, so aud/sub pinning is only checked
  *   as a document (SetupAwsTest.trustPolicyPinsAudienceAndExactSubject);
- * - the s3:prefix condition on ListBucket: moto ignores conditions, so "may list only PREFIX/" is unchecked; and
+ * - every policy condition: moto ignores them. "Create only" (s3:PutObject only with If-None-Match, or for the
+ *   parts of a multipart upload) is an unconditional PutObject to moto: an overwrite without the header succeeds
+ *   there. It is checked instead by evaluating the role's stored policy with {@link IamSimulator} against every
+ *   request the real backup.java sent (writerRunsTheRealBackupScript) and against the requests it must not send;
+ *   what moto does enforce is the explicit Deny of *.verify.json and the manifest-only GetObject;
+ * - the s3:prefix condition on ListBucket: moto ignores it, so "may list only PREFIX/" is a simulator check; and
  *   moto rejects signed listings whose prefix has an encoded '/', so listings here use the prefix without its
  *   trailing slash (AWS would deny exactly that one, by our condition);
  * - DeleteObjects (prune's batch delete): moto authorizes it against the bucket ARN, where AWS checks
@@ -105,46 +110,93 @@ class SetupAwsLeastPrivilegeTest {
         }
     }
 
-    /** backup.java's calls: a multipart upload of the dump (parts, completion; abort on failure), then the manifest. */
+    /**
+     * backup.java's calls: the preflight (a multipart upload started and aborted), a multipart upload of the dump
+     * (parts, ListParts, completion with If-None-Match: *), then the manifest (If-None-Match: *).
+     */
     static void backUp(S3Client s3, String base) {
+        String probe = s3.createMultipartUpload(r -> r.bucket(BUCKET).key("pg-backups/.backup-preflight")).uploadId();
+        s3.abortMultipartUpload(r -> r.bucket(BUCKET).key("pg-backups/.backup-preflight").uploadId(probe));
         String upload = s3.createMultipartUpload(r -> r.bucket(BUCKET).key(base + ".dump")).uploadId();
         String etag = s3.uploadPart(r -> r.bucket(BUCKET).key(base + ".dump").uploadId(upload).partNumber(1), RequestBody.fromString("dump bytes")).eTag();
         s3.listParts(r -> r.bucket(BUCKET).key(base + ".dump").uploadId(upload));
-        s3.completeMultipartUpload(r -> r.bucket(BUCKET).key(base + ".dump").uploadId(upload)
+        s3.completeMultipartUpload(r -> r.bucket(BUCKET).key(base + ".dump").uploadId(upload).ifNoneMatch("*")
                 .multipartUpload(m -> m.parts(CompletedPart.builder().partNumber(1).eTag(etag).build())));
-        s3.putObject(r -> r.bucket(BUCKET).key(base + ".manifest.json"), RequestBody.fromString("{}"));
-        String failed = s3.createMultipartUpload(r -> r.bucket(BUCKET).key(base + "-failed.dump")).uploadId();
-        s3.abortMultipartUpload(r -> r.bucket(BUCKET).key(base + "-failed.dump").uploadId(failed));
+        s3.putObject(r -> r.bucket(BUCKET).key(base + ".manifest.json").ifNoneMatch("*"), RequestBody.fromString("{}"));
     }
 
-    @Test
-    void writerCanBackUpButNotReadDeleteOrWriteElsewhere() {
-        arrange("pg-backups/app/app_2026-01-01T02-00-00Z.dump", "pg-backups/app/app_2026-01-01T02-00-00Z.manifest.json");
-        AwsCredentials writer = role("pgdump-s3-" + BUCKET + "-writer");
-        try (S3Client s3 = moto.s3(writer); IamClient iam = iamAs(writer)) {
-            enforced(() -> {
-                allowed("list the prefix", () -> s3.listObjectsV2(r -> r.bucket(BUCKET).prefix("pg-backups")));
-                allowed("back up (multipart upload, manifest, abort)", () -> backUp(s3, "pg-backups/app/app_2026-01-02T02-00-00Z"));
-                denied("read a backup", () -> s3.getObject(r -> r.bucket(BUCKET).key("pg-backups/app/app_2026-01-01T02-00-00Z.dump")));
-                denied("delete a backup", () -> s3.deleteObject(r -> r.bucket(BUCKET).key("pg-backups/app/app_2026-01-01T02-00-00Z.dump")));
-                denied("read another prefix", () -> s3.getObject(r -> r.bucket(BUCKET).key("other-team/secret.txt")));
-                denied("write another prefix", () -> s3.putObject(r -> r.bucket(BUCKET).key("other-team/x"), RequestBody.fromString("x")));
-                denied("write another bucket", () -> s3.putObject(r -> r.bucket(OTHER_BUCKET).key("pg-backups/x/y.dump"), RequestBody.fromString("x")));
-                denied("change the bucket", () -> s3.deleteBucketPolicy(r -> r.bucket(BUCKET)));
-                denied("use IAM", () -> iam.listRoles());
-            });
+    /** The S3 store itself refuses to replace an existing key when asked to create it (If-None-Match: *): 412. */
+    static void exists(String what, Call call) {
+        try {
+            call.run();
+            fail(what + " should fail: the key exists");
+        } catch (AwsServiceException e) {
+            assertEquals(412, e.statusCode(), what + ": " + e.getMessage());
         }
     }
 
     @Test
+    void writerCreatesBackupsButCannotReplaceReadDumpsDeleteOrVouch() {
+        String old = "pg-backups/app/app_2026-01-01T02-00-00Z";
+        arrange(old + ".dump", old + ".manifest.json");
+        AwsCredentials writer = role("pgdump-s3-" + BUCKET + "-writer");
+        try (S3Client s3 = moto.s3(writer); IamClient iam = iamAs(writer)) {
+            enforced(() -> {
+                allowed("list the prefix", () -> s3.listObjectsV2(r -> r.bucket(BUCKET).prefix("pg-backups")));
+                allowed("back up (preflight, multipart upload, manifest)", () -> backUp(s3, "pg-backups/app/app_2026-01-02T02-00-00Z"));
+                allowed("read a manifest (the newest of a name: one history per source)",
+                        () -> s3.getObjectAsBytes(r -> r.bucket(BUCKET).key(old + ".manifest.json")));
+                allowed("see a manifest's size and ETag", () -> s3.headObject(r -> r.bucket(BUCKET).key(old + ".manifest.json")));
+                // Create only: the store refuses the conditional write to an existing key, and IAM (not moto: it
+                // ignores conditions) refuses the unconditional one. See writerRunsTheRealBackupScript.
+                exists("recreate an existing manifest", () -> s3.putObject(r -> r.bucket(BUCKET).key(old + ".manifest.json").ifNoneMatch("*"),
+                        RequestBody.fromString("{\"forged\": true}")));
+                denied("read a dump", () -> s3.getObject(r -> r.bucket(BUCKET).key(old + ".dump")));
+                denied("write a drill record", () -> s3.putObject(r -> r.bucket(BUCKET).key(old + ".verify.json").ifNoneMatch("*"),
+                        RequestBody.fromString("{\"outcome\": \"passed\"}")));
+                denied("write a drill record as a multipart upload", () -> s3.createMultipartUpload(r -> r.bucket(BUCKET).key(old + ".verify.json")));
+                denied("delete a backup", () -> s3.deleteObject(r -> r.bucket(BUCKET).key(old + ".dump")));
+                denied("read another prefix", () -> s3.getObject(r -> r.bucket(BUCKET).key("other-team/secret.txt")));
+                denied("read a manifest in another bucket", () -> s3.getObject(r -> r.bucket(OTHER_BUCKET).key("pg-backups/x/x.manifest.json")));
+                denied("write another prefix", () -> s3.putObject(r -> r.bucket(BUCKET).key("other-team/x").ifNoneMatch("*"), RequestBody.fromString("x")));
+                denied("write another bucket", () -> s3.putObject(r -> r.bucket(OTHER_BUCKET).key("pg-backups/x/y.dump").ifNoneMatch("*"), RequestBody.fromString("x")));
+                denied("change the bucket", () -> s3.deleteBucketPolicy(r -> r.bucket(BUCKET)));
+                denied("use IAM", () -> iam.listRoles());
+            });
+        }
+        try (S3Client admin = moto.s3()) {
+            assertEquals("x", admin.getObjectAsBytes(r -> r.bucket(BUCKET).key(old + ".manifest.json")).asUtf8String(), "the old manifest is untouched");
+            assertTrue(admin.listObjectsV2(r -> r.bucket(BUCKET).prefix(old + ".verify.json")).contents().isEmpty(), "no drill record was written");
+        }
+    }
+
+    /** The role's inline policy as setup-aws stored it in IAM (read back, not recomputed). */
+    static List<JsonNode> storedPolicy(String role) {
+        try (IamClient iam = moto.iam()) {
+            return List.of(SetupAws.PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+        }
+    }
+
+    /**
+     * backup.java itself, in a child process with only the writer role's credentials, under IAM enforcement, through
+     * a proxy that keeps every request it sends. moto checks actions and resources; the conditions it ignores are
+     * then checked by evaluating the writer's stored policy for each of those requests: every one is allowed with
+     * its conditions (backup creates every object with If-None-Match: *, or as the parts of a multipart upload),
+     * except reading the dump it just stored (backup's size check, which it skips on 403); and the same requests
+     * without If-None-Match, or aimed at a drill record, are denied.
+     */
+    @Test
     void writerRunsTheRealBackupScript() throws Exception {
-        // backup.java itself, in a child process with only the writer role's credentials, under IAM enforcement.
         PgServer pg = PgServer.get();
         String db = pg.createDatabase("writer_run");
-        AwsCredentials writer = role("pgdump-s3-" + BUCKET + "-writer");
-        try {
+        String writerRole = "pgdump-s3-" + BUCKET + "-writer";
+        AwsCredentials writer = role(writerRole);
+        List<FaultProxy.Request> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (FaultProxy proxy = new FaultProxy(moto.endpoint)) {
+            proxy.error("record every request, fault none", r -> { sent.add(r); return false; }, -1, 500, "InternalError", "never sent");
             pg.sql(db, "create table t as select g from generate_series(1, 1000) g");
             java.util.Map<String, String> env = new java.util.LinkedHashMap<>(moto.env(writer));
+            env.put("AWS_ENDPOINT_URL", proxy.endpoint());
             env.put("DATABASE_URL", pg.url(db));
             env.put("S3_BUCKET", BUCKET);
             moto.enforceIam();
@@ -155,14 +207,47 @@ class SetupAwsLeastPrivilegeTest {
                 moto.relaxIam();
             }
             assertEquals(0, run.exit(), run.toString());
-            try (S3Client s3 = moto.s3()) {
-                var keys = s3.listObjectsV2(r -> r.bucket(BUCKET).prefix("pg-backups/writer-run/")).contents().stream().map(o -> o.key()).toList();
-                assertEquals(2, keys.size(), keys.toString());
-                assertEquals(true, keys.stream().anyMatch(k -> k.endsWith(".manifest.json")), keys.toString());
-            }
         } finally {
             pg.dropDatabase(db);
         }
+        List<String> keys;
+        try (S3Client s3 = moto.s3()) {
+            keys = s3.listObjectsV2(r -> r.bucket(BUCKET).prefix("pg-backups/writer-run/")).contents().stream().map(o -> o.key()).toList();
+        }
+        assertEquals(2, keys.size(), keys.toString());
+        String dumpKey = keys.stream().filter(k -> k.endsWith(".dump")).findFirst().orElseThrow(() -> new AssertionError(keys.toString()));
+        assertTrue(keys.stream().anyMatch(k -> k.endsWith(".manifest.json")), keys.toString());
+
+        List<JsonNode> policy = storedPolicy(writerRole);
+        List<String> wrong = new java.util.ArrayList<>();
+        List<IamSimulator.Request> creates = new java.util.ArrayList<>();
+        for (FaultProxy.Request http : sent) {
+            IamSimulator.Request r = IamSimulator.s3(http);
+            boolean readsTheDump = r.action().equals("s3:GetObject") && r.resource().endsWith("/" + dumpKey);
+            IamSimulator.Decision expected = readsTheDump ? IamSimulator.Decision.IMPLICIT_DENY : IamSimulator.Decision.ALLOWED;
+            IamSimulator.Decision got = IamSimulator.evaluate(policy, r);
+            if (got != expected) wrong.add(r + ": " + got + ", expected " + expected);
+            if ("true".equals(r.context().get("s3:ObjectCreationOperation"))) creates.add(r);
+        }
+        assertEquals(List.of(), wrong, "what IAM (with conditions) decides for the requests backup sent");
+        List<String> what = sent.stream().map(IamSimulator::s3).map(IamSimulator.Request::what).toList();
+        for (String expected : List.of("CreateMultipartUpload pg-backups/.backup-preflight", "AbortMultipartUpload pg-backups/.backup-preflight",
+                "CreateMultipartUpload " + dumpKey, "UploadPart " + dumpKey, "ListParts " + dumpKey, "CompleteMultipartUpload " + dumpKey)) {
+            assertTrue(what.contains(expected), expected + " not among " + what);
+        }
+        String manifestKey = dumpKey.replace(".dump", ".manifest.json");
+        assertTrue(what.contains("PutObject " + manifestKey), "PutObject " + manifestKey + " not among " + what);
+        assertTrue(creates.size() >= 2, "the dump's completion and the manifest create objects: " + creates);
+        for (IamSimulator.Request create : creates) {
+            assertEquals("*", create.context().get("s3:if-none-match"), create + " is sent as a create");
+            assertEquals(IamSimulator.Decision.IMPLICIT_DENY, IamSimulator.evaluate(policy, create.with("s3:if-none-match", null)),
+                    create + " without If-None-Match (an overwrite) must be refused");
+            assertEquals(IamSimulator.Decision.EXPLICIT_DENY, IamSimulator.evaluate(policy,
+                    create.onKey(BUCKET, "pg-backups/writer-run/writer-run_2026-01-01T00-00-00Z.verify.json")), "a drill record");
+        }
+        IamSimulator.Request part = sent.stream().map(IamSimulator::s3).filter(r -> r.what().startsWith("UploadPart ")).findFirst().orElseThrow();
+        assertEquals(IamSimulator.Decision.IMPLICIT_DENY, IamSimulator.evaluate(policy, part.with("s3:ObjectCreationOperation", "true")),
+                "a request that creates an object without If-None-Match");
     }
 
     @Test
@@ -223,6 +308,8 @@ class SetupAwsLeastPrivilegeTest {
             enforced(() -> {
                 allowed("back up", () -> backUp(s3, b));
                 allowed("restore", () -> s3.getObjectAsBytes(r -> r.bucket(BUCKET).key(b + ".dump")));
+                allowed("record a drill", () -> s3.putObject(r -> r.bucket(BUCKET).key(b + ".verify.json"), RequestBody.fromString("{}")));
+                allowed("record the next drill over it", () -> s3.putObject(r -> r.bucket(BUCKET).key(b + ".verify.json"), RequestBody.fromString("{}")));
                 allowed("prune", () -> s3.deleteObject(r -> r.bucket(BUCKET).key("pg-backups/app/app_2026-01-01T02-00-00Z.dump")));
                 allowed("list multipart uploads", () -> s3.listMultipartUploads(r -> r.bucket(BUCKET)));
                 denied("read another prefix", () -> s3.getObject(r -> r.bucket(BUCKET).key("other-team/secret.txt")));

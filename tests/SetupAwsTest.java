@@ -9,6 +9,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -84,16 +85,17 @@ class SetupAwsTest {
         assertFalse(text.contains("StringLike") || text.contains("*"), text);
     }
 
-    /** Every (action, resource) a policy allows, plus its conditions, as "action resource [conditions]". */
+    /** Every (action, resource) a policy allows, plus its conditions, as "action resource [conditions]"; a denial as "DENY action resource". */
     static Set<String> grants(JsonNode policy) {
         Set<String> out = new TreeSet<>();
         for (JsonNode st : policy.get("Statement")) {
-            assertEquals("Allow", st.get("Effect").asText(), st.toString());
+            String effect = st.get("Effect").asText();
+            assertTrue(effect.equals("Allow") || effect.equals("Deny") && !st.has("Condition"), "an Allow, or an unconditional Deny: " + st);
             List<String> actions = new ArrayList<>();
             if (st.get("Action").isArray()) st.get("Action").forEach(a -> actions.add(a.asText()));
             else actions.add(st.get("Action").asText());
             String cond = st.has("Condition") ? " " + st.get("Condition") : "";
-            for (String a : actions) out.add(a + " " + st.get("Resource").asText() + cond);
+            for (String a : actions) out.add((effect.equals("Deny") ? "DENY " : "") + a + " " + st.get("Resource").asText() + cond);
         }
         return out;
     }
@@ -107,19 +109,27 @@ class SetupAwsTest {
         return SetupAws.Policies.permissionPolicy(kind, "aws", "acme-backups", "pg-backups", kmsKey, "eu-central-1");
     }
 
+    /** s3:PutObject as a create only (AWS's "enforce conditional writes"): with If-None-Match, or staging a multipart upload. */
+    static final String CREATE = "s3:PutObject " + B + "/pg-backups/* {\"Null\":{\"s3:if-none-match\":\"false\"}}";
+    static final String STAGE = "s3:PutObject " + B + "/pg-backups/* {\"Bool\":{\"s3:ObjectCreationOperation\":\"false\"}}";
+
     @Test
     void permissionPoliciesMatchTheRoleDesign() {
         assertEquals(Set.of(LIST,
                 "s3:ListBucketMultipartUploads " + B,
-                "s3:PutObject " + B + "/pg-backups/*",
+                CREATE, STAGE,
+                "s3:PutObject " + B + "/pg-backups/*.verify.json",
                 "s3:AbortMultipartUpload " + B + "/pg-backups/*",
                 "s3:ListMultipartUploadParts " + B + "/pg-backups/*",
                 "s3:GetObject " + B + "/pg-backups/*",
                 "s3:DeleteObject " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.ALL, null)), "one role: everything the scripts do");
         assertEquals(Set.of(LIST,
-                "s3:PutObject " + B + "/pg-backups/*",
+                CREATE, STAGE,
+                "DENY s3:PutObject " + B + "/pg-backups/*.verify.json",
+                "s3:GetObject " + B + "/pg-backups/*.manifest.json",
                 "s3:AbortMultipartUpload " + B + "/pg-backups/*",
-                "s3:ListMultipartUploadParts " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.WRITER, null)), "writer: no read, no delete");
+                "s3:ListMultipartUploadParts " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.WRITER, null)),
+                "writer: create only, read manifests only, no delete, no drill records");
         assertEquals(Set.of(LIST,
                 "s3:ListBucketMultipartUploads " + B,
                 "s3:AbortMultipartUpload " + B + "/pg-backups/*",
@@ -136,14 +146,90 @@ class SetupAwsTest {
         assertTrue(grants(permissions(SetupAws.RoleKind.ALL, KEY)).containsAll(Set.of(kms, decrypt)));
         assertFalse(grants(permissions(SetupAws.RoleKind.PRUNER, KEY)).stream().anyMatch(g -> g.startsWith("kms:")), "deleting needs no key");
 
-        // Nothing broad, in any design: no action wildcard, no version deletes, no bucket administration.
+        // Nothing broad, in any design: no action wildcard, no version deletes, no bucket administration, and no
+        // s3:PutObject on PREFIX/* that could replace an object (only the conditional creates above).
         for (SetupAws.RoleKind k : SetupAws.RoleKind.values()) {
             for (String g : grants(permissions(k, KEY))) {
+                if (g.startsWith("DENY ")) continue;
+                if (g.startsWith("s3:PutObject ")) assertTrue(g.equals(CREATE) || g.equals(STAGE) || g.equals("s3:PutObject " + B + "/pg-backups/*.verify.json"), g);
                 assertFalse(g.split(" ")[0].contains("*"), g);
                 assertFalse(g.contains("Version") || g.contains("PutBucket") || g.contains("s3:Delete") && !g.startsWith("s3:DeleteObject "), g);
                 assertTrue(g.startsWith("kms:") || g.contains(B + "/pg-backups/") || g.startsWith("s3:ListBucket"), g);
             }
         }
+    }
+
+    /**
+     * The policies' conditions, which the emulator ignores, evaluated as IAM does ({@link IamSimulator}). Each row: a
+     * request and the decision for the roles ALL, WRITER, PRUNER, RESTORER in that order: A allowed, - not allowed,
+     * X explicitly denied.
+     */
+    @Test
+    void iamDecidesCreateOnlyAndNoDrillRecordsForTheWriter() {
+        String dump = "pg-backups/app/app_2026-01-02T02-00-00Z.dump", manifest = "pg-backups/app/app_2026-01-02T02-00-00Z.manifest.json";
+        String verify = "pg-backups/app/app_2026-01-02T02-00-00Z.verify.json";
+        Map<String, String> creation = Map.of("s3:ObjectCreationOperation", "true");
+        Map<String, String> staging = Map.of("s3:ObjectCreationOperation", "false");
+        Map<String, String> conditional = Map.of("s3:ObjectCreationOperation", "true", "s3:if-none-match", "*");
+        record Row(String decisions, String action, String key, Map<String, String> context, String what) {}
+        List<Row> rows = List.of(
+                new Row("AA--", "s3:PutObject", manifest, conditional, "put a new manifest with If-None-Match: * (PutObject)"),
+                new Row("AA--", "s3:PutObject", dump, conditional, "complete the dump's upload with If-None-Match: *"),
+                new Row("AA--", "s3:PutObject", dump, staging, "start a multipart upload, upload a part"),
+                new Row("AA--", "s3:PutObject", "pg-backups/.backup-preflight", staging, "backup's preflight upload"),
+                new Row("----", "s3:PutObject", manifest, creation, "overwrite a manifest (no If-None-Match)"),
+                new Row("----", "s3:PutObject", dump, creation, "overwrite a dump, or CopyObject over it"),
+                new Row("AX-A", "s3:PutObject", verify, conditional, "create a drill record"),
+                new Row("AX-A", "s3:PutObject", verify, creation, "replace a drill record (the next drill)"),
+                new Row("AX-A", "s3:PutObject", verify, staging, "a drill record as a multipart upload"),
+                new Row("AA-A", "s3:GetObject", manifest, Map.of(), "read a manifest"),
+                new Row("A--A", "s3:GetObject", dump, Map.of(), "read a dump"),
+                new Row("A-A-", "s3:DeleteObject", dump, Map.of(), "delete a dump"),
+                new Row("----", "s3:PutObject", "other-team/x", conditional, "create outside the prefix"),
+                new Row("----", "s3:GetObject", "other-team/x.manifest.json", Map.of(), "read a manifest outside the prefix"),
+                new Row("AAAA", "s3:ListBucket", "", Map.of("s3:prefix", "pg-backups/app/"), "list a name's backups"),
+                new Row("----", "s3:ListBucket", "", Map.of("s3:prefix", "other-team/"), "list another prefix"),
+                new Row("----", "s3:ListBucket", "", Map.of(), "list the whole bucket"));
+        List<String> wrong = new ArrayList<>();
+        SetupAws.RoleKind[] kinds = {SetupAws.RoleKind.ALL, SetupAws.RoleKind.WRITER, SetupAws.RoleKind.PRUNER, SetupAws.RoleKind.RESTORER};
+        for (Row row : rows) {
+            String resource = row.key().isEmpty() ? B : B + "/" + row.key();
+            IamSimulator.Request request = new IamSimulator.Request(row.action(), resource, row.context(), row.what());
+            for (int i = 0; i < kinds.length; i++) {
+                IamSimulator.Decision d = IamSimulator.evaluate(List.of(permissions(kinds[i], null)), request);
+                char got = d == IamSimulator.Decision.ALLOWED ? 'A' : d == IamSimulator.Decision.EXPLICIT_DENY ? 'X' : '-';
+                if (got != row.decisions().charAt(i)) wrong.add(kinds[i] + ": " + row.what() + ": " + got + ", expected " + row.decisions().charAt(i));
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
+    /** The evaluator is IAM's, not a yes-man: conditions, wildcards and explicit denials as documented. */
+    @Test
+    void iamSimulatorEvaluatesAsDocumented() {
+        JsonNode policy = json("""
+                {"Version": "2012-10-17", "Statement": [
+                  {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b/p/*"},
+                  {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/p/*", "Condition": {"Null": {"s3:if-none-match": "false"}}},
+                  {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b", "Condition": {"StringLike": {"s3:prefix": ["p/*", "q/?"]}}},
+                  {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/p/secret*"}]}""");
+        java.util.function.BiFunction<String, Map<String, String>, IamSimulator.Decision> ask = (actionAndResource, context) -> {
+            String[] ar = actionAndResource.split(" ");
+            return IamSimulator.evaluate(List.of(policy), new IamSimulator.Request(ar[0], ar[1], context, actionAndResource));
+        };
+        assertEquals(IamSimulator.Decision.ALLOWED, ask.apply("s3:GetObject arn:aws:s3:::b/p/a/b", Map.of()), "* spans slashes");
+        assertEquals(IamSimulator.Decision.ALLOWED, ask.apply("S3:getobject arn:aws:s3:::b/p/x", Map.of()), "actions are case-insensitive");
+        assertEquals(IamSimulator.Decision.IMPLICIT_DENY, ask.apply("s3:GetObject arn:aws:s3:::b/P/x", Map.of()), "resources are not");
+        assertEquals(IamSimulator.Decision.EXPLICIT_DENY, ask.apply("s3:GetObject arn:aws:s3:::b/p/secret.txt", Map.of()), "a Deny wins");
+        assertEquals(IamSimulator.Decision.ALLOWED, ask.apply("s3:PutObject arn:aws:s3:::b/p/x", Map.of("s3:if-none-match", "*")));
+        assertEquals(IamSimulator.Decision.IMPLICIT_DENY, ask.apply("s3:PutObject arn:aws:s3:::b/p/x", Map.of()), "Null false: the key must be there");
+        assertEquals(IamSimulator.Decision.ALLOWED, ask.apply("s3:ListBucket arn:aws:s3:::b", Map.of("s3:prefix", "q/1")));
+        assertEquals(IamSimulator.Decision.IMPLICIT_DENY, ask.apply("s3:ListBucket arn:aws:s3:::b", Map.of("s3:prefix", "q/12")), "? is one character");
+        assertEquals(IamSimulator.Decision.IMPLICIT_DENY, ask.apply("s3:ListBucket arn:aws:s3:::b", Map.of()), "StringLike on a missing key");
+        JsonNode unknown = json("""
+                {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": "10"}}}]}""");
+        assertThrows(IllegalArgumentException.class, () -> IamSimulator.evaluate(List.of(unknown), new IamSimulator.Request("s3:ListBucket", "arn:aws:s3:::b",
+                Map.of("s3:max-keys", "5"), "an operator it does not know")));
     }
 
     @Test
@@ -208,7 +294,9 @@ class SetupAwsTest {
         assertTrue(diff.indexOf("refs/heads/main") < diff.indexOf("refs/heads/dev"), "removed line first:\n" + diff);
 
         JsonNode w = permissions(SetupAws.RoleKind.WRITER, null);
-        JsonNode reordered = ((ObjectNode) w.deepCopy()).set("Statement", Json.MAPPER.createArrayNode().add(w.get("Statement").get(1)).add(w.get("Statement").get(0)));
+        var reversed = Json.MAPPER.createArrayNode();
+        for (int i = w.get("Statement").size() - 1; i >= 0; i--) reversed.add(w.get("Statement").get(i));
+        JsonNode reordered = ((ObjectNode) w.deepCopy()).set("Statement", reversed);
         assertTrue(SetupAws.PolicyJson.same(w, reordered), "statement order does not matter");
     }
 
@@ -305,6 +393,9 @@ class SetupAwsTest {
         assertTrue(second.out().contains("Done: 0 created, 0 updated, "), second.out());
         assertTrue(second.out().contains("gh variable set AWS_ROLE_ARN --repo octo-org/app --body arn:aws:iam::" + ACCOUNT + ":role/" + role), second.out());
         assertTrue(second.out().contains("gh secret set DATABASE_URL --repo octo-org/app"), second.out());
+        String secretLines = second.out().substring(second.out().indexOf("  Secret:"), second.out().indexOf("Or with the GitHub CLI"));
+        assertTrue(secretLines.contains("DATABASE_URL") && secretLines.contains("direct (unpooled) connection string")
+                && secretLines.contains("without -pooler"), "the secret is the direct connection string, and why:\n" + secretLines);
         assertTrue(second.out().contains("branch main by default"), "says which branch it trusts by default:\n" + second.out());
     }
 

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -33,7 +34,7 @@ class WorkflowRunTest {
     static final String BUCKET = "workflow-run-backups";
     static PrivateMoto moto;
     static PgServer pg;
-    static String database;
+    static String database, secondDatabase;
     static Path runner;
 
     @BeforeAll
@@ -45,6 +46,7 @@ class WorkflowRunTest {
                 "--bucket", BUCKET, "--github-repo", "octo-org/app");
         assertEquals(0, setup.exit(), setup.toString());
         database = SampleDatabase.create(pg, "workflow_src");
+        secondDatabase = SampleDatabase.create(pg, "workflow_src");
         runner = Files.createTempDirectory("runner-");
     }
 
@@ -52,40 +54,38 @@ class WorkflowRunTest {
     static void tearDown() {
         if (moto != null) moto.close();
         if (database != null) pg.dropDatabase(database);
+        if (secondDatabase != null) pg.dropDatabase(secondDatabase);
         PgServer.deleteTree(runner);
+    }
+
+    /** What the repository's variables and secrets would provide, with every optional one unset. */
+    static Map<String, String> expressions() {
+        Map<String, String> expressions = new LinkedHashMap<>();
+        expressions.put("vars.S3_BUCKET", BUCKET);
+        expressions.put("vars.S3_PREFIX", "");
+        expressions.put("vars.AWS_REGION", S3Server.REGION);
+        expressions.put("secrets.DATABASE_URL", pg.url(database));
+        expressions.put("secrets.DATABASES", "");
+        expressions.put("job.services.postgres.ports['5432']", String.valueOf(pg.port));
+        for (String optional : List.of("vars.BACKUP_AGE_RECIPIENTS", "secrets.BACKUP_AGE_IDENTITY", "vars.BACKUP_NAME", "vars.DRILL_NAME")) expressions.put(optional, "");
+        return expressions;
+    }
+
+    /** Each night starts from an empty bucket, so what it leaves is all there is. */
+    static void emptyBucket() {
+        try (var s3 = moto.s3()) {
+            for (var o : s3.listObjectsV2(b -> b.bucket(BUCKET)).contents()) s3.deleteObject(b -> b.bucket(BUCKET).key(o.key()));
+        }
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void aNightOfTheTemplateLeavesAVerifiedBackup() throws Exception {
+        emptyBucket();
         Map<String, Object> workflow = new Yaml().load(Files.readString(TEMPLATE));
         Map<String, Object> jobs = (Map<String, Object>) workflow.get("jobs");
-
-        // What the repository's variables and secrets, and the actions, would provide.
-        String roleArn = "arn:aws:iam::123456789012:role/pgdump-s3-" + BUCKET;
-        Map<String, String> expressions = new LinkedHashMap<>();
-        expressions.put("vars.S3_BUCKET", BUCKET);
-        expressions.put("vars.S3_PREFIX || 'pg-backups'", "pg-backups");
-        expressions.put("vars.AWS_REGION", S3Server.REGION);
-        expressions.put("secrets.DATABASE_URL", pg.url(database));
-        expressions.put("secrets.DATABASES", "");
-        expressions.put("job.services.postgres.ports['5432']", String.valueOf(pg.port));
-        for (String optional : List.of("vars.BACKUP_AGE_RECIPIENTS", "secrets.BACKUP_AGE_IDENTITY")) expressions.put(optional, "");
-
-        Map<String, String> env = new LinkedHashMap<>();
-        for (var e : ((Map<String, Object>) workflow.get("env")).entrySet()) env.put(e.getKey(), substitute(String.valueOf(e.getValue()), expressions));
-        env.put("CATALOG_REF", Scripts.repoRoot().toString()); // the catalog at this checkout instead of OWNER/REPO/TAG
-        env.putAll(moto.env(moto.assumeRoleWithWebIdentity(roleArn)));  // configure-aws-credentials
-
-        Path jbang = PgTools.which("jbang", System.getenv("PATH"));
-        String jbangDir = jbang != null ? jbang.getParent().toString() : Scripts.repoRoot().resolve("tools").toString();
-        env.put("PATH", PgServer.findBinDir() + ":" + jbangDir + ":" + System.getenv("PATH")); // setup-jbang, the pg-client step
-        env.put("PGPASSWORD", pg.password); // the drill's service container trusts; our test server wants the password
-        env.put("RUNNER_TEMP", runner.toString());
-        Path summary = runner.resolve("step-summary.md");
-        env.put("GITHUB_STEP_SUMMARY", summary.toString());
-        env.put("GITHUB_PATH", runner.resolve("github-path").toString());
-        env.put("GITHUB_OUTPUT", runner.resolve("github-output").toString());
+        Map<String, String> expressions = expressions();
+        Map<String, String> env = runnerEnv(workflow, expressions);
 
         StringBuilder log = new StringBuilder();
         // The backup step runs under IAM enforcement, with the role's permissions only. Prune and the drill list
@@ -114,19 +114,93 @@ class WorkflowRunTest {
         assertEquals(3, keys.size(), keys.toString());
         assertTrue(keys.stream().anyMatch(k -> k.startsWith("pg-backups/" + name + "/") && k.endsWith(".manifest.json")), keys.toString());
         assertTrue(log.toString().contains("prune s3://" + BUCKET + "/pg-backups/"), log.toString());
-        String summaryText = Files.readString(summary);
+        String summaryText = Files.readString(runner.resolve("step-summary.md"));
         assertTrue(summaryText.contains(name), summaryText);
         assertTrue(!summaryText.contains(pg.password) && !log.toString().contains(pg.password), "the password leaked into the run's output");
+    }
+
+    /**
+     * The header's matrix recipe, applied (WorkflowTemplateTest.withMatrixRecipe), one leg after the other: each
+     * source's backups land under the leg's own name (BACKUP_NAME → --name), and the last leg's drill proves its own
+     * name's backup (DRILL_NAME → --name) though two names share the prefix. (Prune, and the first leg's drill, are
+     * left out: they add minutes and nothing the matrix changes.)
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMatrixNightKeepsOneHistoryPerSourceAndDrillsEach() throws Exception {
+        emptyBucket();
+        Map<String, Object> workflow = WorkflowTemplateTest.withMatrixRecipe();
+        Map<String, Object> jobs = (Map<String, Object>) workflow.get("jobs");
+        List<Map<String, Object>> legs = (List<Map<String, Object>>) ((Map<String, Object>) WorkflowTemplateTest.matrixStrategy().get("matrix")).get("include");
+        assertEquals(2, legs.size(), legs.toString());
+        List<String> sources = List.of(database, secondDatabase);
+        StringBuilder log = new StringBuilder();
+        Map<String, String> expressions = null;
+        Map<String, String> env = null;
+        for (int i = 0; i < legs.size(); i++) {
+            expressions = expressions();
+            expressions.put("matrix.name", String.valueOf(legs.get(i).get("name")));
+            expressions.put("secrets[matrix.secret]", pg.url(sources.get(i)));
+            env = runnerEnv(workflow, expressions);
+            moto.enforceIam();
+            Map<String, String> backupOutcomes = runJob((Map<String, Object>) jobs.get("backup"), env, expressions, log, Set.of("trust", "backup"));
+            assertEquals("success", backupOutcomes.get("backup"), log.toString());
+        }
+        Map<String, String> drillOutcomes = runJob((Map<String, Object>) jobs.get("drill"), env, expressions, log, Set.of("trust", "drill"));
+        assertEquals("success", drillOutcomes.get("drill"), log.toString());
+        String drilled = String.valueOf(legs.get(legs.size() - 1).get("name"));
+        try (var s3 = moto.s3()) {
+            List<String> keys = s3.listObjectsV2(b -> b.bucket(BUCKET)).contents().stream().map(o -> o.key()).sorted().toList();
+            for (Map<String, Object> leg : legs) {
+                String name = String.valueOf(leg.get("name"));
+                List<String> own = keys.stream().filter(k -> k.startsWith("pg-backups/" + name + "/" + name + "_")).toList();
+                assertEquals(name.equals(drilled) ? 3 : 2, own.size(), name + ": a dump, its manifest (and the drilled one its record) in " + keys);
+                if (!name.equals(drilled)) continue;
+                String verifyKey = own.stream().filter(k -> k.endsWith(".verify.json")).findFirst().orElseThrow();
+                String record = s3.getObjectAsBytes(b -> b.bucket(BUCKET).key(verifyKey)).asUtf8String();
+                assertEquals("passed", Json.MAPPER.readTree(record).get("outcome").asText(), record);
+            }
+            assertEquals(5, keys.size(), "nothing under the database names: " + keys);
+        }
+    }
+
+    /** The runner's environment: the workflow's env, configure-aws-credentials, setup-jbang, the GITHUB_* files. */
+    @SuppressWarnings("unchecked")
+    static Map<String, String> runnerEnv(Map<String, Object> workflow, Map<String, String> expressions) {
+        String roleArn = "arn:aws:iam::123456789012:role/pgdump-s3-" + BUCKET;
+        Map<String, String> env = new LinkedHashMap<>();
+        for (var e : ((Map<String, Object>) workflow.get("env")).entrySet()) env.put(e.getKey(), substitute(String.valueOf(e.getValue()), expressions));
+        env.put("CATALOG_REF", Scripts.repoRoot().toString()); // the catalog at this checkout instead of OWNER/REPO/TAG
+        env.putAll(moto.env(moto.assumeRoleWithWebIdentity(roleArn)));  // configure-aws-credentials
+
+        Path jbang = PgTools.which("jbang", System.getenv("PATH"));
+        String jbangDir = jbang != null ? jbang.getParent().toString() : Scripts.repoRoot().resolve("tools").toString();
+        env.put("PATH", PgServer.findBinDir() + ":" + jbangDir + ":" + System.getenv("PATH")); // setup-jbang, the pg-client step
+        env.put("PGPASSWORD", pg.password); // the drill's service container trusts; our test server wants the password
+        env.put("RUNNER_TEMP", runner.toString());
+        Path summary = runner.resolve("step-summary.md");
+        env.put("GITHUB_STEP_SUMMARY", summary.toString());
+        env.put("GITHUB_PATH", runner.resolve("github-path").toString());
+        env.put("GITHUB_OUTPUT", runner.resolve("github-output").toString());
+        return env;
     }
 
     /** Runs a job's steps like the runner: `run:` steps with bash -e -o pipefail, stopping at the first failure. */
     @SuppressWarnings("unchecked")
     static Map<String, String> runJob(Map<String, Object> job, Map<String, String> env, Map<String, String> expressions, StringBuilder log) throws Exception {
+        return runJob(job, env, expressions, log, null);
+    }
+
+    /** The same, for the steps whose ids are in {@code only} (all when null). */
+    @SuppressWarnings("unchecked")
+    static Map<String, String> runJob(Map<String, Object> job, Map<String, String> env, Map<String, String> expressions, StringBuilder log,
+            Set<String> only) throws Exception {
         Map<String, String> outcomes = new LinkedHashMap<>();
         boolean failed = false;
         for (Map<String, Object> step : (List<Map<String, Object>>) job.get("steps")) {
             String id = String.valueOf(step.getOrDefault("id", step.get("name")));
             if (step.containsKey("uses") || "pg-client".equals(id)) continue; // replaced by the environment above
+            if (only != null && !only.contains(id)) continue;
             if (failed && step.get("if") == null) { outcomes.put(id, "skipped"); continue; }
             assertEquals("bash", step.get("shell"), "step " + id + " must say shell: bash");
             Map<String, String> stepEnv = new LinkedHashMap<>(env);
@@ -147,12 +221,24 @@ class WorkflowRunTest {
 
     private static final Pattern EXPRESSION = Pattern.compile("\\$\\{\\{\\s*(.*?)\\s*}}");
 
-    /** Replaces the template's ${{ ... }} expressions by their values here; an unknown one fails the test. */
+    /**
+     * Replaces the template's ${{ ... }} expressions by their values here; an unknown one fails the test. `a || b`
+     * is GitHub's: the first operand that is not empty ('...' a literal).
+     */
     static String substitute(String text, Map<String, String> expressions) {
         Matcher m = EXPRESSION.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             String value = expressions.get(m.group(1));
+            if (value == null && m.group(1).contains("||")) {
+                value = "";
+                for (String operand : m.group(1).split("\\|\\|")) {
+                    String o = operand.strip();
+                    String v = o.matches("'[^']*'") ? o.substring(1, o.length() - 1) : expressions.get(o);
+                    if (v == null) fail("the template uses an expression this test does not provide: ${{ " + o + " }} in ${{ " + m.group(1) + " }}");
+                    if (!v.isEmpty()) { value = v; break; }
+                }
+            }
             if (value == null) fail("the template uses an expression this test does not provide: ${{ " + m.group(1) + " }}");
             m.appendReplacement(out, Matcher.quoteReplacement(value));
         }

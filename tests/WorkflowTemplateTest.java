@@ -39,9 +39,11 @@ import picocli.CommandLine.Model.OptionSpec;
  * {@link #theInvocationsAreTheDocumentedOnes} fails when the template and this list differ):
  *
  *   jbang trust add https://github.com/OWNER/REPO/
- *   jbang backup@${CATALOG_REF} [--databases-file FILE]  env DATABASE_URL, S3_BUCKET, S3_PREFIX, AWS_REGION, BACKUP_AGE_RECIPIENTS
- *   jbang prune@${CATALOG_REF}                           env RETENTION, S3_BUCKET, S3_PREFIX, AWS_REGION
- *   jbang restore@${CATALOG_REF} drill                   env RESTORE_DATABASE_URL, S3_BUCKET, S3_PREFIX, AWS_REGION, BACKUP_AGE_IDENTITY
+ *   jbang backup@${CATALOG_REF} [--databases-file FILE] [--name NAME]  env DATABASE_URL, S3_BUCKET, S3_PREFIX, AWS_REGION, BACKUP_AGE_RECIPIENTS
+ *   jbang prune@${CATALOG_REF}                                         env RETENTION, S3_BUCKET, S3_PREFIX, AWS_REGION
+ *   jbang restore@${CATALOG_REF} drill [--name NAME]                   env RESTORE_DATABASE_URL, S3_BUCKET, S3_PREFIX, AWS_REGION, BACKUP_AGE_IDENTITY
+ *
+ * (--name comes from the template's own variables BACKUP_NAME and DRILL_NAME, which its bash turns into options.)
  *
  * {@link #theInvocationsExistInTheScripts} looks each alias up in jbang-catalog.json, instantiates the
  * script's command class, and checks the subcommands, options and environment variables in its picocli spec.
@@ -54,9 +56,9 @@ import picocli.CommandLine.Model.OptionSpec;
 class WorkflowTemplateTest {
     /** alias + subcommand → the options the template passes (keep in sync with the list above). */
     static final Map<String, Set<String>> FLAGS_USED = Map.of(
-            "backup", Set.of("--databases-file"),
+            "backup", Set.of("--databases-file", "--name"),
             "prune", Set.of(),
-            "restore drill", Set.of());
+            "restore drill", Set.of("--name"));
 
     /** The environment variables through which the template configures the scripts. */
     static final Set<String> SCRIPT_SETTINGS = Set.of(
@@ -91,7 +93,7 @@ class WorkflowTemplateTest {
         breakages.put("\"17 3 * * *\"→\"17 25 * * *\"", "invalid CRON format");
         breakages.put("id-token: write→id-token: writ", "is invalid for permission");
         breakages.put("steps.backup.outcome→steps.bakup.outcome", "property \"bakup\" is not defined");
-        breakages.put("image: postgres:${{ needs.backup.outputs.pg-major }}→image: postgres:${{ env.PG_MAJOR }}", "context \"env\" is not allowed here");
+        breakages.put("needs.backup.outputs.pg-major) }}→env.PG_MAJOR) }}", "context \"env\" is not allowed here");
         breakages.put("      - name: Prune old backups→      - nme: Prune old backups", "unexpected key \"nme\"");
         int i = 0;
         for (var b : breakages.entrySet()) {
@@ -279,9 +281,115 @@ class WorkflowTemplateTest {
         Map<String, Object> services = map(drillJob.get("services"));
         assertEquals(1, services.size());
         Map<String, Object> pg = map(services.values().iterator().next());
-        assertEquals("postgres:${{ needs.backup.outputs.pg-major }}", pg.get("image"));
+        assertEquals(DRILL_IMAGE, pg.get("image"), "postgres:<PG_MAJOR> unless the repository variable DRILL_IMAGE names another image");
         assertTrue(String.valueOf(drill.env().get("RESTORE_DATABASE_URL")).startsWith("postgresql://postgres@localhost:${{ job.services."),
                 "the drill restores into the service container: " + drill.env());
+    }
+
+    static final String DRILL_IMAGE = "${{ vars.DRILL_IMAGE || format('postgres:{0}', needs.backup.outputs.pg-major) }}";
+
+    /** Optional repository variables: the backup name, the name the drill proves (for fleets), the drill's image. */
+    @Test
+    void backupNameDrillNameAndDrillImageAreOptionalVariables() throws Exception {
+        List<Invocation> invs = invocations();
+        Invocation backup = invs.get(0), drill = invs.get(2);
+        assertEquals("${{ vars.BACKUP_NAME }}", backup.stepEnv().get("BACKUP_NAME"));
+        assertEquals("${{ vars.DRILL_NAME || vars.BACKUP_NAME }}", drill.stepEnv().get("DRILL_NAME"), "the drill proves BACKUP_NAME unless told otherwise");
+        assertTrue(backup.step().run().contains("args+=(--name \"$BACKUP_NAME\")"), backup.step().run());
+        assertTrue(drill.step().run().contains("args+=(--name \"$DRILL_NAME\")"), drill.step().run());
+        // The header documents them, and which images a database with extensions needs.
+        String header = header();
+        for (String variable : List.of("BACKUP_NAME", "DRILL_NAME", "DRILL_IMAGE")) assertTrue(header.contains("#     " + variable + " "), variable + " in:\n" + header);
+        assertTrue(header.contains("pgvector/pgvector:pg") && header.contains("postgis/postgis:") && header.contains("could not test"), header);
+    }
+
+    /** DATABASE_URL is the direct connection string, said where it is set: the header and the backup step. */
+    @Test
+    void theSecretIsTheDirectConnectionString() throws Exception {
+        assertTrue(header().contains("direct (unpooled) connection string") && header().contains("without -pooler"), header());
+        List<String> lines = Files.readAllLines(TEMPLATE);
+        int at = lines.indexOf("          DATABASE_URL: ${{ secrets.DATABASE_URL }}");
+        assertTrue(at > 0 && lines.get(at - 1).contains("direct (unpooled)") && lines.get(at - 1).contains("-pooler"), "the comment above DATABASE_URL: " + lines.get(at - 1));
+    }
+
+    /** The matrix recipe of the header comments, applied, is a valid workflow; each leg has its own backup name. */
+    @Test
+    void theMatrixRecipeIsAValidWorkflowWithOneNamePerSource(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Map<String, Object> wf = withMatrixRecipe();
+        Path file = dir.resolve("matrix.yml");
+        Files.writeString(file, yaml(wf));
+        assertEquals(List.of(), Actionlint.lint(List.of(file)).get(file.toString()), "actionlint errors in the matrix recipe:\n" + yaml(wf));
+        List<Object> legs = list(map(map(matrixStrategy().get("matrix"))).get("include"));
+        Set<String> names = new TreeSet<>();
+        for (Object leg : legs) {
+            String name = String.valueOf(map(leg).get("name"));
+            assertEquals(BackupKey.sanitizeName(name), name, "a valid backup name: " + name);
+            names.add(name);
+            assertTrue(String.valueOf(map(leg).get("secret")).matches("DATABASE_URL_[A-Z0-9_]+"), "a secret name: " + leg);
+        }
+        assertEquals(legs.size(), names.size(), "one name per source: " + legs);
+    }
+
+    /** The comment lines of the template's header (up to the first non-comment line). */
+    static String header() throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        for (String line : Files.readAllLines(TEMPLATE)) {
+            if (!line.startsWith("#")) break;
+            sb.append(line).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** The `strategy:` block the header's matrix recipe shows (commented-out YAML), parsed. */
+    static Map<String, Object> matrixStrategy() throws java.io.IOException {
+        List<String> lines = Files.readAllLines(TEMPLATE);
+        int start = -1;
+        for (int n = 0; n < lines.size(); n++) if (lines.get(n).matches("#\\s+strategy:\\s*")) { start = n; break; }
+        assertTrue(start > 0, "the header shows a strategy: block for the matrix recipe");
+        int indent = lines.get(start).indexOf("strategy:");
+        StringBuilder block = new StringBuilder();
+        for (int n = start; n < lines.size(); n++) {
+            String line = lines.get(n);
+            if (n > start && (line.length() <= indent || !line.substring(1, indent + 1).isBlank() || line.charAt(indent) != ' ')) break;
+            block.append(line.substring(indent)).append('\n');
+        }
+        return map(map(new Yaml(new SafeConstructor(new LoaderOptions())).load(block.toString())).get("strategy"));
+    }
+
+    /**
+     * The template with the header's matrix recipe applied as it says: the strategy on both jobs, the backup step's
+     * DATABASE_URL and BACKUP_NAME and the drill step's DRILL_NAME from the leg, and the drill job's if. (Each of
+     * those settings is asserted to be spelled so in the header, so the recipe and this test cannot drift apart.)
+     */
+    static Map<String, Object> withMatrixRecipe() throws java.io.IOException {
+        String header = header();
+        Map<String, String> backupEnv = Map.of("DATABASE_URL", "${{ secrets[matrix.secret] }}", "BACKUP_NAME", "${{ matrix.name }}");
+        Map<String, String> drillEnv = Map.of("DRILL_NAME", "${{ matrix.name }}");
+        String drillIf = "${{ !cancelled() }}";
+        for (var e : backupEnv.entrySet()) assertTrue(header.contains(e.getKey() + ": " + e.getValue()), e + " in the recipe:\n" + header);
+        for (var e : drillEnv.entrySet()) assertTrue(header.contains(e.getKey() + ": " + e.getValue()), e + " in the recipe:\n" + header);
+        assertTrue(header.contains("`if: " + drillIf + "`"), header);
+        Map<String, Object> strategy = matrixStrategy();
+        Map<String, Object> wf = new LinkedHashMap<>();
+        for (var e : workflow().entrySet()) wf.put(Boolean.TRUE.equals(e.getKey()) ? "on" : String.valueOf(e.getKey()), e.getValue()); // YAML 1.1 reads `on` as true
+        Map<String, Object> jobs = map(wf.get("jobs"));
+        map(jobs.get("backup")).put("strategy", strategy);
+        map(jobs.get("drill")).put("strategy", matrixStrategy()); // a copy of its own: no YAML alias, which Actions rejects
+        map(jobs.get("drill")).put("if", drillIf);
+        for (Object step : list(map(jobs.get("backup")).get("steps"))) {
+            if ("backup".equals(map(step).get("id"))) map(map(step).get("env")).putAll(backupEnv);
+        }
+        for (Object step : list(map(jobs.get("drill")).get("steps"))) {
+            if ("drill".equals(map(step).get("id"))) map(map(step).get("env")).putAll(drillEnv);
+        }
+        return wf;
+    }
+
+    static String yaml(Map<String, Object> workflow) {
+        org.yaml.snakeyaml.DumperOptions options = new org.yaml.snakeyaml.DumperOptions();
+        options.setDefaultFlowStyle(org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
+        options.setWidth(1000);
+        return new Yaml(options).dump(workflow);
     }
 
     // ---------------------------------------------------------------- (4) the scripts and flags it calls exist

@@ -12,6 +12,7 @@
 //SOURCES ../prune.java
 //SOURCES ../restore.java
 //SOURCES ../setup-aws.java
+//SOURCES ../lib/*.java
 //SOURCES support/*.java
 //SOURCES *Test.java
 

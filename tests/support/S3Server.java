@@ -15,7 +15,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 /**
  * The S3/IAM/STS emulator the tests use, started once per suite (design.md section 5): AWS_ENDPOINT_URL if
  * set; else Testcontainers LocalStack when Docker is available; else `moto_server` on a free loopback port,
- * stopped when the suite's JVM exits. None of them → the suite fails, saying what to install.
+ * stopped when the suite's JVM exits; else s3proxy ({@link S3Proxy}, S3 only: the IAM tests then fail saying
+ * they need moto). {@link #s3proxy()} is a second, independent S3 server for the tests that run on both.
  *
  * In-process script runs get credentials through the SDK's system properties; child processes get
  * {@link #env()}.
@@ -25,6 +26,7 @@ final class S3Server {
     static final String SECRET_KEY = Secrets.register("testing-secret");
     static final String REGION = "us-east-1";
     private static S3Server instance;
+    private static S3Server proxy;
 
     final String endpoint;
     final String kind; // "external", "localstack", "moto"
@@ -45,6 +47,26 @@ final class S3Server {
     }
 
     boolean isMoto() { return kind.equals("moto"); }
+
+    /** Whether this server also speaks IAM and STS (setup-aws's tests need them). */
+    boolean hasIam() { return !kind.equals("s3proxy"); }
+
+    /** s3proxy, a second S3 implementation (filesystem backend), started once; the suite's server when it is one. */
+    static synchronized S3Server s3proxy() {
+        S3Server main = get();
+        if (main.kind.equals("s3proxy")) return main;
+        if (proxy == null) proxy = new S3Server(S3Proxy.start(), "s3proxy");
+        return proxy;
+    }
+
+    /** Fails a test that needs IAM/STS with what to install, when the suite runs on an S3-only server. */
+    S3Server requireIam() {
+        if (!hasIam()) {
+            throw new IllegalStateException("this test needs IAM and STS, which " + kind + " does not serve: install moto with its server"
+                    + " (pip install 'moto[server]') or set AWS_ENDPOINT_URL to an S3/IAM/STS endpoint");
+        }
+        return this;
+    }
 
     /** Environment for a child process (a script run as a user would) to reach the emulator. */
     Map<String, String> env() {
@@ -88,15 +110,15 @@ final class S3Server {
         String external = System.getenv("AWS_ENDPOINT_URL");
         if (external != null && !external.isBlank()) return new S3Server(external, "external");
         if (Docker.available()) return new S3Server(Docker.startLocalStack(), "localstack");
-        return startMoto();
-    }
-
-    private static S3Server startMoto() {
         Path moto = PgTools.which("moto_server", System.getenv("PATH"));
         if (moto == null) {
-            throw new IllegalStateException("no S3 emulator: install moto with its server (pip install 'moto[server]'), or run"
-                    + " Docker for LocalStack, or set AWS_ENDPOINT_URL to an S3/IAM/STS-compatible endpoint");
+            System.err.println("S3Server: no moto_server on PATH: using s3proxy (S3 only; the IAM tests need moto: pip install 'moto[server]')");
+            return new S3Server(S3Proxy.start(), "s3proxy");
         }
+        return startMoto(moto);
+    }
+
+    private static S3Server startMoto(Path moto) {
         try {
             int port = PgServer.freePort();
             Path log = Files.createTempFile("moto-", ".log");
