@@ -18,17 +18,26 @@ import java.util.List;
 final class Lifeline {
     private static final Path SH = Path.of("/bin/sh");
     private static final String SCRIPT = String.join("\n",
-            "exec 3<&0",                                  // a background job's stdin would be /dev/null: keep ours for the command
+            "exec 3<&0",                                   // a background job's stdin would be /dev/null: keep ours for the command
             "\"$@\" <&3 3<&- &",
             "child=$!",
             "exec 3<&-",
-            "trap 'kill -TERM \"$child\" 2>/dev/null' TERM INT HUP",
-            "trap '' PIPE",                               // a write to the closed pipe fails instead of killing the shell
-            "( while sleep 1; do printf . 2>/dev/null || { kill -TERM \"$child\" 2>/dev/null; exit 0; }; done ) &",
+            "trap 'trapped=1; kill -TERM \"$child\" 2>/dev/null' TERM INT HUP",
+            "trap '' PIPE",                                // a write to the closed pipe fails instead of killing the shell
+            "( trap 'kill \"$nap\" 2>/dev/null; exit 0' TERM", // ended: no sleep left holding the pipe open
+            "  while :; do",
+            "    sleep 1 & nap=$!",
+            "    wait \"$nap\"",
+            "    printf . 2>/dev/null || { kill -TERM \"$child\" 2>/dev/null; exit 0; }",
+            "  done ) &",
             "beat=$!",
-            "while :; do",
-            "  wait \"$child\"; status=$?",
-            "  kill -0 \"$child\" 2>/dev/null || break",   // wait returns early when a trap ran: the command may still run
+            "status=",
+            "while :; do",                                 // a trap cuts wait short: wait again for the command's own status
+            "  trapped=",
+            "  wait \"$child\"; s=$?",
+            "  [ \"$s\" -eq 127 ] && [ -n \"$status\" ] && break",
+            "  status=$s",
+            "  [ -n \"$trapped\" ] || break",
             "done",
             "kill \"$beat\" 2>/dev/null",
             "exit \"$status\"");
