@@ -1,5 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+// Sources are UTF-8 whatever the locale (cron, systemd, containers with LANG unset or C would read them as ASCII).
+//COMPILE_OPTIONS -encoding UTF-8
 // Memory flat whatever the size (bench/: peak RSS ~170 MB at 1 and 5 GB): a small young generation instead of G1 growing
 // its heap with the bytes streamed; the maximum heap stays the default, room for --part-size buffers.
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmn32m
@@ -27,6 +29,8 @@
 //SOURCES lib/Manifest.java
 //SOURCES lib/ConnInfo.java
 //SOURCES lib/PgTools.java
+//SOURCES lib/ChildEnvironment.java
+//SOURCES lib/ServiceFile.java
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
@@ -225,10 +229,23 @@ class Backup implements Callable<Integer> {
         return named;
     }
 
+    /**
+     * A backup name given by the user (--name, or NAME= in the fleet file): checked, and echoed or turned into an
+     * "e.g." suggestion only when it cannot be a URL or a password typed in the wrong place ({@link Redact#showableName}).
+     */
     static void checkName(String n) {
-        String clean = n == null || n.isBlank() ? "" : BackupKey.sanitizeName(n);
+        if (n == null || n.isBlank()) throw Failure.usage("the backup name is empty: use lowercase letters, digits, '.', '_' and '-'");
+        if (n.length() > BackupKey.MAX_NAME) {
+            throw Failure.usage("the backup name is " + n.length() + " characters long, at most " + BackupKey.MAX_NAME
+                    + " are allowed (it appears twice in every S3 key, and S3 keys have at most 1024 bytes)");
+        }
+        if (!Redact.showableName(n)) {
+            throw Failure.usage("invalid backup name (not shown: it holds characters such as : / @ ? = % that belong to a URL or a password,"
+                    + " not to a name): use lowercase letters, digits, '.', '_' and '-'");
+        }
+        String clean = BackupKey.sanitizeName(n);
         if (!clean.equals(n)) {
-            throw Failure.usage("invalid backup name '" + n + "': use lowercase letters, digits, '.', '_' and '-'" + (clean.isEmpty() ? "" : " (e.g. '" + clean + "')"));
+            throw Failure.usage("invalid backup name '" + n + "': use lowercase letters, digits, '.', '_' and '-' (e.g. '" + clean + "')");
         }
     }
 
@@ -978,19 +995,44 @@ class Backup implements Callable<Integer> {
         private DumpArgs() {}
     }
 
-    /** The --databases-file format: NAME=URL or URL per line, # comments, ${VAR} from the environment. */
+    /**
+     * The --databases-file format: NAME=URL or URL per line, # comments, ${VAR} from the environment, a UTF-8 text file.
+     * A line may hold a password, so no message ever shows one, or anything made from one: a line that is not
+     * NAME=URL or a URL is described by its line number only, and a NAME is echoed only when it has none of a URL's
+     * characters (see {@link #checkName}). Forgiven: a byte order mark, quotes around the URL, spaces around '='.
+     */
     static final class Fleet {
         private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+        /** A URL's scheme at the start of a line (postgresql://, jdbc:postgresql://, mysql://...), perhaps after a quote. */
+        private static final Pattern URL_START = Pattern.compile("^[\"']?[A-Za-z][A-Za-z0-9+.-]*:(//|[A-Za-z])");
+        /** A fleet file is a short list; anything bigger is a wrong file (a dump, a binary), not read into memory. */
+        static final long MAX_BYTES = 1 << 20;
 
         static List<Target> read(Path file, Map<String, String> env) throws IOException {
-            if (!Files.isReadable(file)) throw Failure.usage("cannot read --databases-file " + file);
-            return parse(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString(), env);
+            if (Files.isDirectory(file)) throw Failure.usage("--databases-file " + file + " is a directory: give the fleet file (one NAME=URL per line)");
+            if (!Files.isReadable(file)) throw Failure.usage("cannot read --databases-file " + file + " (no such file, or no permission)");
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(file)) { // not only regular files: <(envsubst < fleet.txt) is a pipe
+                bytes = in.readNBytes((int) MAX_BYTES + 1);
+            }
+            if (bytes.length > MAX_BYTES) {
+                throw Failure.usage("--databases-file " + file + " is bigger than " + Progress.size(MAX_BYTES) + ": a fleet file (one NAME=URL per line)"
+                        + " is a small text file; is it the right file?");
+            }
+            String text;
+            try {
+                text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw Failure.usage("--databases-file " + file + " is not UTF-8 text: give the fleet file (one NAME=URL per line)");
+            }
+            if (text.indexOf('\0') >= 0) throw Failure.usage("--databases-file " + file + " is a binary file, not a fleet file (one NAME=URL per line)");
+            return parse(text.lines().toList(), file.toString(), env);
         }
 
         static List<Target> parse(List<String> lines, String where, Map<String, String> env) {
             List<Target> targets = new ArrayList<>();
             for (int i = 0; i < lines.size(); i++) {
-                String line = lines.get(i).strip();
+                String line = lines.get(i).replace("\uFEFF", "").strip(); // a BOM: Windows editors write one
                 if (line.isEmpty() || line.startsWith("#")) continue;
                 String at = where + " line " + (i + 1);
                 Matcher m = VAR.matcher(line);
@@ -1004,12 +1046,16 @@ class Backup implements Callable<Integer> {
                 line = expanded.toString();
                 String name = null;
                 String url = line;
-                if (!line.matches("(?i)postgres(ql)?://.*")) {
+                if (!URL_START.matcher(line).find()) {
                     int eq = line.indexOf('=');
-                    if (eq <= 0) throw Failure.usage(at + ": expected NAME=URL or URL, got '" + Redact.text(line) + "'");
+                    if (eq <= 0) throw Failure.usage(at + ": expected NAME=URL or URL (the line is not shown: it may hold a password)");
                     name = line.substring(0, eq).strip();
                     url = line.substring(eq + 1).strip();
-                    checkName(name);
+                    try {
+                        checkName(name);
+                    } catch (Failure f) {
+                        throw Failure.usage(at + ": " + f.getMessage());
+                    }
                 }
                 try {
                     targets.add(new Target(name, ConnInfo.parse(url)));

@@ -1,5 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+// Sources are UTF-8 whatever the locale (cron, systemd, containers with LANG unset or C would read them as ASCII).
+//COMPILE_OPTIONS -encoding UTF-8
 //DEPS info.picocli:picocli:4.7.7
 //DEPS software.amazon.awssdk:bom:2.40.2@pom
 //DEPS software.amazon.awssdk:s3
@@ -21,6 +23,8 @@
 //SOURCES lib/Manifest.java
 //SOURCES lib/ConnInfo.java
 //SOURCES lib/PgTools.java
+//SOURCES lib/ChildEnvironment.java
+//SOURCES lib/ServiceFile.java
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
@@ -146,7 +150,7 @@ class Prune implements Callable<Integer> {
         Settings settings = settings();
         String bucket = storage.bucket();
         String prefix = storage.prefix();
-        String onlyName = name == null ? null : BackupKey.sanitizeName(name);
+        String onlyName = name == null ? null : BackupKey.nameOption(name);
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
 
         try (S3Client s3 = AwsClients.s3(storage.aws)) {
@@ -247,8 +251,22 @@ class Prune implements Callable<Integer> {
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)(w|d|h|m|s)");
 
-    /** "24h", "90m", "2d", "1d12h", "0s" (or ISO-8601 "PT24H"); negative or unitless values are usage errors. */
+    /** The longest duration an option takes: longer is a typo (999999999d), and near Instant's range it overflows. */
+    static final Duration MAX_DURATION = Duration.ofDays(36_500);
+
+    /**
+     * "24h", "90m", "2d", "1d12h", "0s" (or ISO-8601 "PT24H"), at most 100 years ({@link #MAX_DURATION}); negative,
+     * unitless, too long or overflowing values are usage errors.
+     */
     static Duration parseDuration(String option, String raw) {
+        Duration d = parseDurationUnbounded(option, raw);
+        if (d.compareTo(MAX_DURATION) > 0) {
+            throw Failure.usage(option + " '" + raw + "' is more than 100 years (36500d): give a real duration, e.g. 30d or 26w");
+        }
+        return d;
+    }
+
+    private static Duration parseDurationUnbounded(String option, String raw) {
         String s = raw == null ? "" : raw.strip().toLowerCase(Locale.ROOT);
         String hint = option + " '" + raw + "' is not a duration: use e.g. 24h, 90m, 2d, 1d12h or 0s";
         if (s.startsWith("p")) {
@@ -275,7 +293,7 @@ class Prune implements Callable<Integer> {
                 });
             }
         } catch (ArithmeticException | NumberFormatException e) {
-            throw Failure.usage(option + " '" + raw + "' is too large");
+            throw Failure.usage(option + " '" + raw + "' is too large: at most 100 years (36500d)");
         }
         return total;
     }

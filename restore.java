@@ -1,5 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+// Sources are UTF-8 whatever the locale (cron, systemd, containers with LANG unset or C would read them as ASCII).
+//COMPILE_OPTIONS -encoding UTF-8
 // Memory flat whatever the size (bench/: peak RSS ~170 MB at 1 and 5 GB): a small young generation instead of G1 growing
 // its heap with the bytes streamed; the maximum heap stays the default, room for --part-size buffers.
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmn32m
@@ -28,12 +30,20 @@
 //SOURCES lib/ConnInfo.java
 //SOURCES lib/PgTools.java
 //SOURCES lib/Lifeline.java
+//SOURCES lib/ChildEnvironment.java
+//SOURCES lib/ServiceFile.java
 //SOURCES lib/AwsClients.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupListing.java
 //SOURCES lib/VerifyRecord.java
 //SOURCES lib/Age.java
+//SOURCES lib/DiskSpace.java
+//SOURCES lib/Threads.java
+//SOURCES lib/ArchiveRows.java
+//SOURCES lib/DrillVerdict.java
+//SOURCES lib/ScratchServer.java
+//SOURCES lib/ServerIdentity.java
 
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -41,6 +51,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -196,12 +207,17 @@ class Restore implements Callable<Integer> {
             chosen.checkListedSize();
             err.println("restore: target " + target.redacted());
 
-            if (!force && Target.sameDatabase(m, target)) {
-                throw Failure.usage("the target is the database this backup came from (" + m.host() + "/" + m.database()
-                        + "): restore into a new database and switch over once it is checked, or pass --force to overwrite the source");
-            }
             PgTools.Tool psql = PgTools.anyPsql();
             Target.State state = Target.inspect(psql, target);
+            if (!force && state.exists()) {
+                // By identity, not by how the URLs spell the host: localhost is 127.0.0.1, a moved DNS name is the same server.
+                String same = ServerIdentity.sameAsSource(m, target, ServerIdentity.of(psql, target));
+                if (same != null) {
+                    throw Failure.usage("the target is the database this backup came from (" + m.database() + " on " + m.host() + ": " + same
+                            + "): restore into a new database and switch over once it is checked, or pass --force to overwrite the source"
+                            + " (a Neon branch or a physical copy of the source has the same identity: --force is for those too)");
+                }
+            }
             if (!state.exists() && !create) {
                 throw Failure.usage("the target database \"" + target.database() + "\" does not exist on " + target.host()
                         + ": add --create to create it (after the backup is verified), or create it yourself");
@@ -384,7 +400,7 @@ class Restore implements Callable<Integer> {
         public Integer call() throws Exception {
             takeParentOptions(spec);
             storage.validate();
-            String only = name == null ? null : BackupKey.sanitizeName(name);
+            String only = name == null ? null : BackupKey.nameOption(name);
             List<Row> rows = new ArrayList<>();
             int hidden = 0;
             try (S3Client s3 = AwsClients.s3(storage.aws)) {
@@ -524,8 +540,11 @@ class Restore implements Callable<Integer> {
 
     @Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
             description = {"Check a backup without touching any database: download it (streaming, no disk needed), compare its size and"
-                + " SHA-256 with the manifest, and check that pg_restore can read the archive and lists as many TOC entries as the manifest recorded.",
-                "Exit 65 when anything does not match. The latest backup by default; --at or --key choose another.", ""})
+                + " SHA-256 with the manifest, and have pg_restore read the whole archive: its TOC (as many entries as the manifest recorded)"
+                + " and every data block, so a truncated or corrupt archive fails. Where the manifest recorded the rows the archive holds per"
+                + " table (archiveRows), each table's rows must match.",
+                "It proves the stored backup is the one the manifest describes and is readable to its end; only 'restore drill' proves it"
+                    + " restores into a server. Exit 65 when anything does not match. The latest backup by default; --at or --key choose another.", ""})
     static class Verify implements Callable<Integer> {
         @Spec CommandSpec spec;
 
@@ -555,26 +574,41 @@ class Restore implements Callable<Integer> {
                 chosen.checkListedSize();
                 Age.Identities identities = identity.forBackup(m);
                 PgTools.Tool pgRestore = PgRestore.choose(pgRestorePath, 0, m);
-                PgRestore.Listing listing;
+                PgRestore.Read read;
                 if (outputFile != null) {
                     try {
                         Download.createPrivate(outputFile);
                         Download.toFile(s3, storage.bucket(), m, outputFile, identities, err);
-                        listing = PgRestore.listFile(pgRestore, outputFile);
+                        read = PgRestore.readFile(pgRestore, outputFile, m);
                     } catch (RuntimeException e) {
                         Files.deleteIfExists(outputFile);
                         throw e;
                     }
                 } else {
-                    listing = PgRestore.listStreaming(s3, storage.bucket(), m, pgRestore, identities, chosen.key().base(), err);
+                    read = PgRestore.readStreaming(s3, storage.bucket(), m, pgRestore, identities, chosen.key().base(), err);
                 }
+                PgRestore.Listing listing = read.listing();
                 if (m.tocEntries() != null && listing.entries() != m.tocEntries()) {
+                    deleteOutput();
                     throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + ": pg_restore lists " + listing.entries()
                             + " TOC entries, the manifest recorded " + m.tocEntries() + ": the dump is not the one the manifest describes");
                 }
+                List<String> differ = PgRestore.rowsDiffer(m, read.rows());
+                if (!differ.isEmpty()) {
+                    deleteOutput();
+                    throw new Failure(Exit.DATA_INVALID, "backup " + chosen.key().base() + ": " + differ.get(0)
+                            + (differ.size() > 1 ? " (and " + (differ.size() - 1) + " more table" + (differ.size() > 2 ? "s" : "") + ")" : "")
+                            + ": the dump does not hold the rows the manifest describes; choose another backup (restore list)");
+                }
+                long compared = PgRestore.archiveCounted(m);
+                String counted = read.rows() == null ? "its rows not counted (the backup's data is INSERT statements)"
+                        : read.total() + " rows in " + read.rows().size() + (read.rows().size() == 1 ? " table" : " tables")
+                        + (compared == 0 ? "; the manifest has no per-table archive counts to compare"
+                        : "; the rows of " + compared + (compared == 1 ? " table match" : " tables match") + " the manifest's");
                 double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
                 String what = "size (" + Progress.size(m.sizeBytes()) + ") and SHA-256 match the manifest"
-                        + (identities == null ? "" : ", decrypted with age") + ", pg_restore reads " + listing.entries() + " TOC entries";
+                        + (identities == null ? "" : ", decrypted with age") + ", pg_restore reads " + listing.entries() + " TOC entries and every data block ("
+                        + counted + ")";
                 err.printf(Locale.ROOT, "verify: OK in %.0f s: %s: %s%s%n", seconds, chosen.key().base(), what, outputFile == null ? "" : "; kept in " + outputFile);
                 StepSummary.append("### verify\n\n`" + m.dumpKey() + "`: OK, " + what + "\n");
                 if (output.json) {
@@ -582,6 +616,9 @@ class Restore implements Callable<Integer> {
                     doc.put("outcome", "ok");
                     doc.put("backup", chosen.summary());
                     doc.put("tocEntries", listing.entries());
+                    doc.put("rows", read.rows() == null ? null : read.total());
+                    doc.put("tablesWithData", read.rows() == null ? null : read.rows().size());
+                    doc.put("tablesCompared", compared);
                     doc.put("decrypted", identities != null);
                     doc.put("pgRestoreVersion", pgRestore.version());
                     doc.put("output", outputFile == null ? null : outputFile.toString());
@@ -591,18 +628,28 @@ class Restore implements Callable<Integer> {
                 return Exit.OK;
             }
         }
+
+        /** A dump kept with --output that then failed a check is not kept. */
+        private void deleteOutput() throws IOException {
+            if (outputFile != null) Files.deleteIfExists(outputFile);
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ drill
 
     @Command(name = "drill", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-            description = {"Prove a backup restores: create a throwaway database pgdump_s3_drill_<random> on the scratch server,"
-                + " restore the backup into it, compare it with the manifest, drop it again (always), and record the result next to the"
+            description = {"Prove a backup restores and holds all its rows: create a throwaway database pgdump_s3_drill_<random> on the scratch server,"
+                + " restore the backup into it, compare it with the manifest, drop it again (always), and record the verdict next to the"
                 + " backup as ...verify.json (passed or failed, with the reasons). Exit 0 only if the drill passed.",
                 "Checks: size and SHA-256; the TOC entry count equals the manifest's; every table in the manifest exists after the restore;"
-                + " each table's count(*) matches the manifest's exact count when it has one, else its row estimate (pg_class.reltuples"
-                + " at backup time) within the larger of --row-tolerance-percent and --row-tolerance-rows (default ±20%% or ±1000 rows);"
+                + " each table's rows equal exactly what the backup counted (rowCount, in the dump's own snapshot) and what the archive holds"
+                + " (archiveRows) when the manifest has them: one row missing fails the drill. Only a table with neither is compared with its"
+                + " row estimate (pg_class.reltuples at backup time) within the larger of --row-tolerance-percent and --row-tolerance-rows"
+                + " (default ±20%% or ±1000 rows), and the verdict says how many tables were exact and how many estimated;"
                 + " a table never analysed (estimate -1) is checked for presence only.",
+                "A scratch server that lacks what the backup needs (an extension such as pgvector or PostGIS, a role, the backup's server"
+                + " version) cannot test it: \"could not test\", exit 78, and no record. Nor is anything recorded when S3 or the network fails"
+                + " (69) or the backup disappears while the drill runs (1). A failed record always means the backup's data is wrong.",
                 "Only a record with outcome \"passed\" vouches for a backup (prune --require-verified); a failed drill's record does not.", ""})
     static class Drill implements Callable<Integer> {
         @Spec CommandSpec spec;
@@ -617,11 +664,12 @@ class Restore implements Callable<Integer> {
         String targetUrl;
 
         @Option(names = "--row-tolerance-percent", paramLabel = "P", defaultValue = "20",
-                description = "Allowed difference between a table's restored count and its row estimate, in percent of the estimate (default ${DEFAULT-VALUE}).")
+                description = "For a table without an exact count in the manifest: allowed difference between its restored count and its row estimate,"
+                        + " in percent of the estimate (default ${DEFAULT-VALUE}).")
         double tolerancePercent;
 
         @Option(names = "--row-tolerance-rows", paramLabel = "N", defaultValue = "1000",
-                description = "Allowed difference in rows, whichever of the two is larger (default ${DEFAULT-VALUE}).")
+                description = "The same in rows, whichever of the two is larger (default ${DEFAULT-VALUE}).")
         long toleranceRows;
 
         @Option(names = "--jobs", paramLabel = "N", defaultValue = "1", description = "Parallel pg_restore jobs (default 1).")
@@ -652,6 +700,7 @@ class Restore implements Callable<Integer> {
             }
             ConnInfo server = ConnInfo.parse(url);
             if (jobs < 1) throw Failure.usage("--jobs must be 1 or more, not " + jobs);
+            if (!Double.isFinite(tolerancePercent)) throw Failure.usage("--row-tolerance-percent must be a number (0 or more), not " + tolerancePercent);
             if (tolerancePercent < 0 || toleranceRows < 0) throw Failure.usage("row tolerances must not be negative");
             Download.checkTempDir(tempDir);
             Instant started = Instant.now();
@@ -665,86 +714,150 @@ class Restore implements Callable<Integer> {
                 PgTools.ServerVersion version = PgTools.serverVersion(psql, server);
                 PgTools.Tool pgRestore = PgRestore.choose(pgRestorePath, version.major(), m);
                 VerifyRecord.RowTolerance tolerance = new VerifyRecord.RowTolerance(tolerancePercent, toleranceRows);
-                DrillRun run = new DrillRun(chosen, psql, pgRestore, server, tolerance, err);
+                DrillRun run = new DrillRun(chosen, psql, pgRestore, server, version, tolerance, err);
 
                 try (TempDump temp = Download.tempDump(tempDir, m.sizeBytes(), err)) {
                     run.execute(s3, storage.bucket(), temp.path(), jobs, identities);
                 }
 
-                VerifyRecord record = run.record(started, version.version());
+                DrillVerdict verdict = run.verdict();
+                VerifyRecord record = run.record(started, verdict);
                 boolean recorded = false;
-                if (!noRecord) {
+                if (verdict.recorded() && !noRecord) {
+                    checkStillThere(s3, storage.bucket(), chosen);
                     s3.putObject(b -> b.bucket(storage.bucket()).key(chosen.key().verifyKey()).contentType("application/json"),
                             RequestBody.fromString(record.toJson(), StandardCharsets.UTF_8));
                     recorded = true;
                 }
-                report(record, chosen, recorded, run.scratchName, err);
-                return record.passed() ? Exit.OK : run.failureCode;
+                report(verdict, record, chosen, recorded, run, err);
+                return verdict.exitCode();
             }
         }
 
-        private void report(VerifyRecord record, Chosen chosen, boolean recorded, String scratch, PrintWriter err) {
-            String total = String.format(Locale.ROOT, "%.0f s", record.durationsSeconds().getOrDefault("total", 0.0));
-            if (record.passed()) {
-                err.println("drill: PASSED in " + total + ": " + chosen.key().base() + " restores; " + record.tables().size() + " table(s) checked, TOC entries "
-                        + record.tocEntriesFound() + (recorded ? "; recorded in " + chosen.key().verifyKey() : "; not recorded (--no-record)"));
-            } else {
-                err.println("drill: FAILED in " + total + ": " + chosen.key().base() + (recorded ? "; recorded in " + chosen.key().verifyKey() : ""));
-                for (String reason : record.reasons()) err.println("  - " + reason);
+        /**
+         * A record is written only next to the backup that was drilled: if prune (or a person) deleted it while the drill
+         * ran, there is nothing to vouch for or against, and a record would be left behind on its own.
+         */
+        static void checkStillThere(S3Client s3, String bucket, Chosen chosen) {
+            for (String key : List.of(chosen.key().manifestKey(), chosen.manifest().dumpKey())) {
+                try {
+                    s3.headObject(b -> b.bucket(bucket).key(key));
+                } catch (NoSuchKeyException e) {
+                    throw new Failure(Exit.FAILED, "backup " + chosen.key().base() + " was deleted while the drill ran (" + key
+                            + " is gone; prune?): no verdict, nothing recorded; drill a backup that exists (restore list)");
+                } catch (RuntimeException e) {
+                    throw Errors.classify(e);
+                }
             }
-            StringBuilder md = new StringBuilder("### restore drill\n\n`" + chosen.key().dumpKey() + "`: **" + (record.passed() ? "passed" : "FAILED") + "** in " + total + "\n");
-            for (String reason : record.reasons()) md.append("- ").append(reason).append('\n');
+        }
+
+        private void report(DrillVerdict verdict, VerifyRecord record, Chosen chosen, boolean recorded, DrillRun run, PrintWriter err) {
+            String total = String.format(Locale.ROOT, "%.0f s", record.durationsSeconds().getOrDefault("total", 0.0));
+            String checked = record.coverage() == null ? null : record.coverage().describe();
+            switch (verdict.kind()) {
+                case PASSED -> {
+                    boolean allExact = record.coverage() != null && record.coverage().allExact();
+                    err.println("drill: PASSED in " + total + ": " + chosen.key().base() + (allExact ? " restores with all its rows" : " restores")
+                            + "; tables: " + checked + "; TOC entries " + record.tocEntriesFound()
+                            + (recorded ? "; recorded in " + chosen.key().verifyKey() : "; not recorded (--no-record)"));
+                    List<String> estimated = run.estimatedTables();
+                    if (!estimated.isEmpty()) {
+                        err.println("drill: compared with an estimate only (within ±" + BigDecimal.valueOf(run.tolerance.percent()).stripTrailingZeros().toPlainString()
+                                + "% or ±" + run.tolerance.rows() + " rows): " + String.join(", ", estimated.subList(0, Math.min(10, estimated.size())))
+                                + (estimated.size() > 10 ? " and " + (estimated.size() - 10) + " more" : ""));
+                    }
+                }
+                case DAMAGED -> {
+                    err.println("drill: FAILED in " + total + ": " + chosen.key().base() + (checked == null ? "" : "; tables: " + checked)
+                            + (recorded ? "; recorded in " + chosen.key().verifyKey() : ""));
+                    for (String reason : verdict.reasons()) err.println("  - " + reason);
+                }
+                case UNTESTED -> {
+                    err.println("drill: COULD NOT TEST " + chosen.key().base() + " in " + total + ": " + String.join("; ", verdict.reasons())
+                            + ". This says nothing about the backup: nothing recorded, its last drill record stands");
+                }
+            }
+            String headline = switch (verdict.kind()) {
+                case PASSED -> "**passed**";
+                case DAMAGED -> "**FAILED**";
+                case UNTESTED -> "**could not test** (the scratch server, not the backup)";
+            };
+            StringBuilder md = new StringBuilder("### restore drill\n\n`" + chosen.key().dumpKey() + "`: " + headline + " in " + total
+                    + (checked == null || verdict.kind() == DrillVerdict.Kind.UNTESTED ? "" : "; tables: " + checked) + "\n");
+            for (String reason : verdict.reasons()) md.append("- ").append(reason).append('\n');
             StepSummary.append(md.toString());
             if (output.json) {
-                Map<String, Object> doc = new LinkedHashMap<>();
-                doc.put("outcome", record.outcome());
-                doc.put("backup", chosen.summary());
-                doc.put("scratchDatabase", scratch);
-                doc.put("recordKey", recorded ? chosen.key().verifyKey() : null);
-                doc.put("record", record);
-                spec.commandLine().getOut().println(Json.write(doc));
+                JsonDocument.of(verdict.exitCode()).put("outcome", verdict.outcome()).put("backup", chosen.summary())
+                        .put("scratchDatabase", run.scratchName).put("recordKey", recorded ? chosen.key().verifyKey() : null)
+                        .put("reasons", verdict.reasons()).put("record", verdict.recorded() ? record : null)
+                        .print(spec.commandLine().getOut());
             }
         }
     }
 
-    /** One drill: download, verify, restore into a scratch database, compare, drop. Collects the verdict for the record. */
+    /**
+     * One drill: download, verify, restore into a scratch database, compare, drop. Collects the verdict
+     * ({@link DrillVerdict}): what it finds wrong with the backup's data, or what the scratch server lacks to test it.
+     * What is neither (S3, the network, a backup that vanished) is thrown and leaves no verdict.
+     */
     static final class DrillRun {
         final Manifest manifest;
         final PgTools.Tool psql;
         final PgTools.Tool pgRestore;
         final ConnInfo server;
+        final PgTools.ServerVersion serverVersion;
         final VerifyRecord.RowTolerance tolerance;
         final PrintWriter err;
         final List<String> reasons = new ArrayList<>();
+        final List<String> untested = new ArrayList<>();
         final Map<String, Double> durations = new LinkedHashMap<>();
         final List<VerifyRecord.TableCheck> tables = new ArrayList<>();
+        VerifyRecord.Coverage coverage;
         Integer tocFound;
         int failureCode = Exit.OK;
         String scratchName;
 
-        DrillRun(Chosen chosen, PgTools.Tool psql, PgTools.Tool pgRestore, ConnInfo server, VerifyRecord.RowTolerance tolerance, PrintWriter err) {
+        DrillRun(Chosen chosen, PgTools.Tool psql, PgTools.Tool pgRestore, ConnInfo server, PgTools.ServerVersion serverVersion,
+                 VerifyRecord.RowTolerance tolerance, PrintWriter err) {
             this.manifest = chosen.manifest();
             this.psql = psql;
             this.pgRestore = pgRestore;
             this.server = server;
+            this.serverVersion = serverVersion;
             this.tolerance = tolerance;
             this.err = err;
         }
 
+        /** Something wrong with the backup's data (65) or its restore (1). */
         private void fail(int code, String reason) {
             reasons.add(reason);
             if (failureCode == Exit.OK || (code == Exit.DATA_INVALID && failureCode != Exit.DATA_INVALID)) failureCode = code;
         }
 
+        /** The scratch server lacks something this backup needs: the drill cannot test it. */
+        private void cannotTest(String reason) { untested.add(reason); }
+
+        /** Damage found is the verdict whatever else happened; else what the server lacked; else passed. */
+        DrillVerdict verdict() {
+            if (!reasons.isEmpty()) return DrillVerdict.damaged(failureCode, reasons);
+            if (!untested.isEmpty()) return DrillVerdict.untested(untested);
+            return DrillVerdict.passed();
+        }
+
         /** A backup that does not decrypt with the drill's key fails the drill: the key you hold cannot restore it. */
         void execute(S3Client s3, String bucket, Path file, int jobs, Age.Identities identities) throws Exception {
+            String older = ScratchServer.olderThanBackup(serverVersion.major(), manifest.serverVersion());
+            if (older != null) {
+                cannotTest(older); // known before any download
+                return;
+            }
             long t0 = System.nanoTime();
             try {
-                Download.toFile(s3, bucket, manifest, file, identities, err);
-            } catch (Failure f) {
-                if (f.exitCode != Exit.DATA_INVALID) throw f; // S3 trouble says nothing about the backup: no verdict, no record
-                fail(Exit.DATA_INVALID, f.getMessage());
-                return;
+                Failure damaged = download(s3, bucket, file, identities);
+                if (damaged != null) {
+                    fail(Exit.DATA_INVALID, damaged.getMessage());
+                    return;
+                }
             } finally {
                 durations.put("download", seconds(t0));
             }
@@ -752,12 +865,18 @@ class Restore implements Callable<Integer> {
             try {
                 listing = PgRestore.listFile(pgRestore, file);
             } catch (Failure f) {
+                if (f.exitCode != Exit.DATA_INVALID) throw f; // pg_restore could not run: no verdict
                 fail(Exit.DATA_INVALID, f.getMessage());
                 return;
             }
             tocFound = listing.entries();
             if (manifest.tocEntries() != null && tocFound.intValue() != manifest.tocEntries()) {
                 fail(Exit.DATA_INVALID, "the archive lists " + tocFound + " TOC entries, the manifest recorded " + manifest.tocEntries());
+            }
+            List<String> missing = ScratchServer.missingExtensions(psql, server, ScratchServer.extensions(listing.lines()));
+            if (!missing.isEmpty()) {
+                cannotTest(ScratchServer.lacksExtensions(missing, imageMajor()));
+                return;
             }
 
             scratchName = "pgdump_s3_drill_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
@@ -771,7 +890,9 @@ class Restore implements Callable<Integer> {
                 } catch (Failure f) {
                     // Unreachable or refused: the drill could not test the backup; that is not a verdict on it.
                     if (f.exitCode == Exit.UNAVAILABLE || f.exitCode == Exit.NO_PERMISSION || f.exitCode == Exit.CONFIG) throw f;
-                    fail(Exit.FAILED, "the backup does not restore: " + f.getMessage());
+                    String lacks = ScratchServer.lackIn(f.getMessage(), imageMajor());
+                    if (lacks != null) cannotTest(lacks);
+                    else fail(Exit.FAILED, "the backup does not restore: " + f.getMessage());
                     return;
                 } finally {
                     durations.put("restore", seconds(t1));
@@ -788,64 +909,124 @@ class Restore implements Callable<Integer> {
             }
         }
 
-        /** Every manifest table present; counts within tolerance of the manifest's statistics. */
+        /**
+         * Downloads the dump into {@code file}: null when it matches its manifest, else the verdict on the stored data.
+         * A 65 that the download itself raised (the object's length or its absence, as one response told it) is checked
+         * against S3's own view of the object before it becomes a verdict: gone → it vanished after listing (thrown, 1);
+         * listed with the manifest's size → S3 or the network misbehaved (thrown, 69); another size → the stored dump
+         * is damaged (the verdict).
+         */
+        private Failure download(S3Client s3, String bucket, Path file, Age.Identities identities) {
+            try {
+                return Download.toFileVerdict(s3, bucket, manifest, file, identities, err);
+            } catch (Failure f) {
+                // S3, the network, a dump deleted meanwhile, the local disk (Download tells them from damage): says nothing about the backup
+                if (f.exitCode != Exit.DATA_INVALID) throw new Failure(f.exitCode, f.getMessage() + "; nothing recorded, the last drill record stands", f);
+                Long stored;
+                try {
+                    stored = s3.headObject(b -> b.bucket(bucket).key(manifest.dumpKey())).contentLength();
+                } catch (NoSuchKeyException gone) {
+                    throw new Failure(Exit.FAILED, "the dump " + manifest.dumpKey() + " vanished after it was listed (deleted by prune or by hand?):"
+                            + " no verdict, nothing recorded; drill a backup that exists (restore list)");
+                } catch (RuntimeException e) {
+                    throw Errors.classify(e);
+                }
+                if (stored != null && stored == manifest.sizeBytes()) {
+                    throw new Failure(Exit.UNAVAILABLE, f.getMessage().replaceFirst(": the dump is damaged; choose another backup \\(restore list\\)$", "")
+                            + ", yet S3 lists it with the manifest's size (" + stored + " bytes): S3 or the network failed, not the backup;"
+                            + " nothing recorded; run the drill again");
+                }
+                return f;
+            }
+        }
+
+        /**
+         * Every manifest table present, with all its rows: exactly the backup's counts where it has them (rowCount taken in
+         * the dump's snapshot, archiveRows counted in the archive), else within the tolerance of its estimate.
+         */
         private void compareTables(ConnInfo scratch, PgRestore.Listing listing) {
             List<Manifest.TableStat> expected = manifest.tables() == null ? List.of() : manifest.tables();
-            Set<List<String>> present = new java.util.HashSet<>();
-            String json = PgTools.query(psql, scratch, "select coalesce(json_agg(json_build_array(n.nspname, c.relname)), '[]') from pg_class c"
-                    + " join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p')"
-                    + " and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_'");
-            try {
-                for (var pair : Json.MAPPER.readTree(json)) present.add(List.of(pair.get(0).asText(), pair.get(1).asText()));
-            } catch (IOException e) {
-                throw new Failure(Exit.FAILED, "cannot read the list of restored tables: " + e.getMessage());
-            }
+            Map<List<String>, String> present = Target.userTables(psql, scratch);
+            boolean excluding = manifest.pgDumpArgs() != null && manifest.pgDumpArgs().stream()
+                    .anyMatch(a -> a.startsWith("--exclude-table-data") || a.equals("--schema-only") || a.equals("-s"));
+            int exact = 0, estimated = 0, presence = 0, noData = 0;
             List<Manifest.TableStat> toCount = new ArrayList<>();
             for (Manifest.TableStat t : expected) {
-                if (present.contains(List.of(t.schema(), t.table()))) {
+                if (excluding && !listing.hasDataFor(t.schema(), t.table())) noData++;
+                else if (exact(t)) exact++;
+                else if (t.rowEstimate() >= 0 && !partitioned(present, t)) estimated++;
+                else presence++;
+                if (present.containsKey(List.of(t.schema(), t.table()))) {
                     toCount.add(t);
                 } else {
-                    tables.add(new VerifyRecord.TableCheck(t.schema(), t.table(), expectedRows(t), t.rowCount() != null, null, "missing"));
+                    tables.add(new VerifyRecord.TableCheck(t.schema(), t.table(), expectedRows(t), exact(t), null, "missing", t.rowCount(), t.archiveRows()));
                     fail(Exit.DATA_INVALID, "table " + qualified(t) + " is in the manifest but not in the restored database");
                 }
             }
+            coverage = new VerifyRecord.Coverage(exact, estimated, presence, noData);
             Map<Manifest.TableStat, Long> counts = Target.countRows(psql, scratch, toCount);
-            boolean excluding = manifest.pgDumpArgs() != null && manifest.pgDumpArgs().stream()
-                    .anyMatch(a -> a.startsWith("--exclude-table-data") || a.equals("--schema-only") || a.equals("-s"));
             for (Manifest.TableStat t : toCount) {
                 long restored = counts.get(t);
                 String verdict;
                 if (excluding && !listing.hasDataFor(t.schema(), t.table())) {
                     verdict = "no data in dump";
-                } else if (t.rowCount() != null) {
-                    verdict = restored == t.rowCount() ? "ok" : "rows differ";
-                    if (!verdict.equals("ok")) {
-                        fail(Exit.DATA_INVALID, "table " + qualified(t) + ": " + restored + " rows restored, the manifest counted " + t.rowCount());
+                } else if (exact(t)) {
+                    List<String> differ = new ArrayList<>();
+                    if (t.rowCount() != null && restored != t.rowCount()) differ.add("the backup counted " + t.rowCount() + " in the database");
+                    if (t.archiveRows() != null && restored != t.archiveRows()) differ.add("the archive holds " + t.archiveRows() + " per the manifest");
+                    verdict = differ.isEmpty() ? "ok" : "rows differ";
+                    if (!differ.isEmpty()) {
+                        long want = expectedRows(t);
+                        fail(Exit.DATA_INVALID, "table " + qualified(t) + ": " + restored + " rows restored, " + String.join(" and ", differ)
+                                + (restored < want ? " (" + (want - restored) + " missing)" : ""));
                     }
-                } else if (t.rowEstimate() < 0) {
-                    verdict = "present";
+                } else if (t.rowEstimate() < 0 || partitioned(present, t)) {
+                    verdict = "present"; // never analysed; or partitioned: its rows are its partitions', each checked itself
                 } else {
                     long allowed = Math.max(tolerance.rows(), (long) Math.ceil(tolerance.percent() / 100.0 * t.rowEstimate()));
                     verdict = Math.abs(restored - t.rowEstimate()) <= allowed ? "ok" : "rows differ";
                     if (!verdict.equals("ok")) {
                         fail(Exit.DATA_INVALID, "table " + qualified(t) + ": " + restored + " rows restored, the manifest estimated "
-                                + t.rowEstimate() + " (tolerance ±" + allowed + ")");
+                                + t.rowEstimate() + " (tolerance ±" + allowed + "; no exact count in this manifest)");
                     }
                 }
-                tables.add(new VerifyRecord.TableCheck(t.schema(), t.table(), expectedRows(t), t.rowCount() != null, restored, verdict));
+                tables.add(new VerifyRecord.TableCheck(t.schema(), t.table(), expectedRows(t), exact(t), restored, verdict, t.rowCount(), t.archiveRows()));
             }
         }
 
-        VerifyRecord record(Instant started, String serverVersion) {
+        /** The tables compared with an estimate only, for the report. */
+        List<String> estimatedTables() {
+            List<String> out = new ArrayList<>();
+            for (VerifyRecord.TableCheck c : tables) {
+                boolean compared = c.verdict().equals("ok") || c.verdict().equals("rows differ");
+                if (!c.exact() && compared) out.add(Target.ident(c.schema()) + "." + Target.ident(c.table()));
+            }
+            return out;
+        }
+
+        VerifyRecord record(Instant started, DrillVerdict verdict) {
             Instant finished = Instant.now();
             durations.put("total", Duration.between(started, finished).toMillis() / 1000.0);
             return new VerifyRecord(VerifyRecord.CURRENT_FORMAT, Version.TOOL, Version.VERSION, "drill", manifest.dumpKey(), manifest.sha256(),
-                    reasons.isEmpty() ? VerifyRecord.PASSED : VerifyRecord.FAILED, List.copyOf(reasons),
-                    Iso.iso(started), Iso.iso(finished), durations, pgRestore.version(), serverVersion,
-                    manifest.tocEntries(), tocFound, tolerance, tables);
+                    verdict.outcome(), verdict.reasons(), Iso.iso(started), Iso.iso(finished), durations, pgRestore.version(), serverVersion.version(),
+                    manifest.tocEntries(), tocFound, tolerance, tables, coverage);
         }
 
-        private static long expectedRows(Manifest.TableStat t) { return t.rowCount() != null ? t.rowCount() : t.rowEstimate(); }
+        /** The major version to name in image advice: the backup's server's, else the scratch server's. */
+        private int imageMajor() {
+            int backup = PgTools.majorOf(manifest.serverVersion());
+            return backup > 0 ? backup : serverVersion.major();
+        }
+
+        private static boolean exact(Manifest.TableStat t) { return t.rowCount() != null || t.archiveRows() != null; }
+
+        private static boolean partitioned(Map<List<String>, String> present, Manifest.TableStat t) {
+            return "p".equals(present.get(List.of(t.schema(), t.table())));
+        }
+
+        private static long expectedRows(Manifest.TableStat t) {
+            return t.rowCount() != null ? t.rowCount() : t.archiveRows() != null ? t.archiveRows() : t.rowEstimate();
+        }
 
         private static String qualified(Manifest.TableStat t) { return Target.ident(t.schema()) + "." + Target.ident(t.table()); }
 
@@ -1029,7 +1210,7 @@ class Restore implements Callable<Integer> {
 
         static Chosen select(S3Client s3, String bucket, String prefix, Selection sel, PrintWriter err) {
             String where = "s3://" + bucket + "/" + prefix + "/";
-            String name = sel.name == null ? null : BackupKey.sanitizeName(sel.name);
+            String name = sel.name == null ? null : BackupKey.nameOption(sel.name);
             BackupListing.Entry chosen;
             if (sel.key != null) {
                 if (sel.at != null) throw Failure.usage("--key and --at both choose a backup: give only one of them");
@@ -1299,8 +1480,8 @@ class Restore implements Callable<Integer> {
                 if (complete) break;
                 if (++failures >= ATTEMPTS) {
                     throw new Failure(Exit.UNAVAILABLE, "the download of s3://" + bucket + "/" + key + " broke off " + ATTEMPTS + " times, the last at "
-                            + Progress.size(offset) + " of " + Progress.size(expectedSize) + " (" + broke + "): S3 or the network is failing,"
-                            + " which says nothing about the backup; run the same command again", cause);
+                            + Progress.size(offset) + " of " + Progress.size(expectedSize) + " (" + broke + "): S3 or the network failed, not the"
+                            + " backup; run the same command again", cause);
                 }
                 err.println("download of " + key + " interrupted after " + Progress.size(offset) + " (" + broke + "): resuming, attempt "
                         + (failures + 1) + " of " + ATTEMPTS);
@@ -1357,19 +1538,78 @@ class Restore implements Callable<Integer> {
          * backup is decrypted on the way: the file holds the plain archive, and the checksum is that of the stored bytes.
          */
         static void toFile(S3Client s3, String bucket, Manifest m, Path file, Age.Identities identities, PrintWriter err) {
-            Result got;
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
+            Failure damaged = toFileVerdict(s3, bucket, m, file, identities, err);
+            if (damaged != null) throw damaged;
+        }
+
+        /**
+         * {@link #toFile}, returning its verdict on the stored data instead of throwing it: null when size and SHA-256
+         * match the manifest (and an encrypted backup decrypted), else the 65 that says what is wrong with the backup.
+         * What says nothing about the stored data is still thrown: S3 or the network failing, the local disk, and
+         * whatever {@link #fetch} makes of the object's length or its absence (a drill checks those, see {@link DrillRun}).
+         */
+        static Failure toFileVerdict(S3Client s3, String bucket, Manifest m, Path file, Age.Identities identities, PrintWriter err) {
+            // A disk that fills up meanwhile (other writers, quotas: the check before cannot see them) is 78, like that check.
+            try (OutputStream out = new BufferedOutputStream(DiskSpace.guard(Files.newOutputStream(file), file.toAbsolutePath().getParent(),
+                    "free space there or use a larger disk (restore and drill: --temp-dir DIR; restore --stream needs no temp file)"), 1 << 20)) {
                 Age.Decrypting decrypting = decrypting(m, identities, out);
+                Watched sink = decrypting == null ? null : new Watched(decrypting);
                 try {
-                    got = fetch(s3, bucket, m.dumpKey(), m.sizeBytes(), decrypting != null ? decrypting : out,
-                            new Progress("downloading " + m.dumpKey(), err, m.sizeBytes()), err);
-                    check(m, got); // a checksum mismatch says more than the decryption failure it also causes
-                    if (decrypting != null) decrypting.finish();
+                    Result got;
+                    try {
+                        got = fetch(s3, bucket, m.dumpKey(), m.sizeBytes(), sink != null ? sink : out,
+                                new Progress("downloading " + m.dumpKey(), err, m.sizeBytes()), err);
+                    } catch (Failure f) {
+                        if (sink != null && sink.failure == f && f.exitCode == Exit.DATA_INVALID) return f; // it does not decrypt (wrong key, altered): the stored data's verdict
+                        throw f;
+                    }
+                    Failure mismatch = mismatch(m, got); // a checksum mismatch says more than the decryption failure it also causes
+                    if (mismatch != null) return mismatch;
+                    if (decrypting != null) {
+                        try {
+                            decrypting.finish();
+                        } catch (Failure f) {
+                            if (f.exitCode == Exit.DATA_INVALID) return f;
+                            throw f;
+                        }
+                    }
+                    return null;
                 } finally {
                     if (decrypting != null) decrypting.close();
                 }
             } catch (IOException e) {
                 throw new Failure(Exit.FAILED, "cannot write " + file + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** Remembers the failure its sink threw (the decryption's), to tell it from the download's own. */
+        private static final class Watched extends OutputStream {
+            private final OutputStream out;
+            private Failure failure;
+
+            Watched(OutputStream out) { this.out = out; }
+
+            @Override
+            public void write(int b) throws IOException { write(new byte[] {(byte) b}, 0, 1); }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                try {
+                    out.write(b, off, len);
+                } catch (Failure f) {
+                    failure = f;
+                    throw f;
+                }
+            }
+
+            @Override
+            public void flush() throws IOException {
+                try {
+                    out.flush();
+                } catch (Failure f) {
+                    failure = f;
+                    throw f;
+                }
             }
         }
 
@@ -1624,6 +1864,32 @@ class Restore implements Callable<Integer> {
         }
     }
 
+    /** Writes everything to two streams (the download into two pg_restore processes). */
+    static final class Tee extends OutputStream {
+        private final OutputStream a;
+        private final OutputStream b;
+
+        Tee(OutputStream a, OutputStream b) {
+            this.a = a;
+            this.b = b;
+        }
+
+        @Override
+        public void write(int x) throws IOException { write(new byte[] {(byte) x}, 0, 1); }
+
+        @Override
+        public void write(byte[] buf, int off, int len) throws IOException {
+            a.write(buf, off, len);
+            b.write(buf, off, len);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            a.flush();
+            b.flush();
+        }
+    }
+
     /** Choosing and running pg_restore. */
     static final class PgRestore {
         record Options(boolean clean, int jobs, boolean singleTransaction, boolean noOwner, boolean noAcl) {}
@@ -1647,7 +1913,7 @@ class Restore implements Callable<Integer> {
          * older than the pg_dump that wrote the archive (an older pg_restore cannot read a newer archive).
          */
         static PgTools.Tool choose(String explicit, int serverMajor, Manifest m) {
-            int dumpMajor = major(m.pgDumpVersion());
+            int dumpMajor = PgTools.majorOf(m.pgDumpVersion());
             try {
                 return PgTools.select("pg_restore", explicit, Math.max(serverMajor, dumpMajor));
             } catch (Failure f) {
@@ -1657,12 +1923,6 @@ class Restore implements Callable<Integer> {
                 }
                 throw f;
             }
-        }
-
-        static int major(String version) {
-            if (version == null) return 0;
-            var matcher = java.util.regex.Pattern.compile("^\\s*(\\d+)").matcher(version);
-            return matcher.find() ? Integer.parseInt(matcher.group(1)) : 0;
         }
 
         static List<String> command(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file) {
@@ -1712,13 +1972,40 @@ class Restore implements Callable<Integer> {
             return Listing.of(r.stdout());
         }
 
-        /** Downloads the dump into `pg_restore --list` on stdin while hashing (and decrypting) it: verify without disk space. */
-        static Listing listStreaming(S3Client s3, String bucket, Manifest m, PgTools.Tool pgRestore, Age.Identities identities, String label,
-                                     PrintWriter err) throws Exception {
-            try (PgTools.Streaming p = PgTools.start(List.of(pgRestore.path().toString(), "--list"), Map.of())) {
+        /** What reading a whole archive found: its table of contents, and the rows of each table's data (null when not counted). */
+        record Read(Listing listing, Map<List<String>, Long> rows) {
+            long total() { return rows == null ? 0 : rows.values().stream().mapToLong(Long::longValue).sum(); }
+        }
+
+        /** Reads every data block of {@code file}: `pg_restore --list`, then the whole archive through {@link ArchiveRows}. */
+        static Read readFile(PgTools.Tool pgRestore, Path file, Manifest m) throws Exception {
+            Listing listing = listFile(pgRestore, file);
+            ArchiveRows rows = ArchiveRows.start(pgRestore, pgDumpArgs(m));
+            try (InputStream in = Files.newInputStream(file)) {
+                in.transferTo(feeding(rows));
+            } catch (IOException | RuntimeException e) {
+                rows.close();
+                throw Errors.classify(e);
+            }
+            return new Read(listing, counted(rows.finish()));
+        }
+
+        /**
+         * Verify without disk space: downloads the dump while hashing (and decrypting) it into two pg_restore processes,
+         * `--list` for the table of contents and {@link ArchiveRows} (pg_restore --data-only) for the data: pg_restore
+         * then reads and decompresses every data block (a truncated or corrupt archive fails it), and the rows of each
+         * table are counted the way backup counted them for the manifest.
+         */
+        static Read readStreaming(S3Client s3, String bucket, Manifest m, PgTools.Tool pgRestore, Age.Identities identities, String label,
+                                  PrintWriter err) throws Exception {
+            ArchiveRows rows = ArchiveRows.start(pgRestore, pgDumpArgs(m));
+            boolean finished = false;
+            try (PgTools.Streaming list = PgTools.start(List.of(pgRestore.path().toString(), "--list"), Map.of())) {
                 ByteArrayOutputStream listing = new ByteArrayOutputStream();
-                Thread reader = Download.drain(p.stdout(), listing);
-                Tolerant sink = new Tolerant(new BufferedOutputStream(p.stdin(), 256 * 1024));
+                Thread listReader = Download.drain(list.stdout(), listing);
+                // Its own Tolerant: --list stops reading after the table of contents, which must not stop the data's reader.
+                Tolerant toList = new Tolerant(new BufferedOutputStream(list.stdin(), 256 * 1024));
+                OutputStream sink = new Tee(toList, new BufferedOutputStream(feeding(rows), 256 * 1024));
                 Age.Decrypting decrypting = Download.decrypting(m, identities, sink);
                 Download.Result got;
                 try {
@@ -1728,18 +2015,68 @@ class Restore implements Callable<Integer> {
                         Download.check(m, got); // a checksum mismatch says more than the decryption failure it also causes
                         decrypting.finish();
                     }
+                    sink.flush();
                 } finally {
                     if (decrypting != null) decrypting.close();
                 }
-                sink.close();
-                int code = p.waitFor();
-                reader.join(10_000);
+                toList.close();
+                int listCode = list.waitFor();
+                listReader.join(10_000);
+                ArchiveRows.Result data = rows.finish();
+                finished = true;
                 Download.check(m, got);
-                if (code != 0) {
-                    throw unreadable(p.stderr());
-                }
-                return Listing.of(listing.toString(StandardCharsets.UTF_8));
+                if (listCode != 0) throw unreadable(list.stderr());
+                return new Read(Listing.of(listing.toString(StandardCharsets.UTF_8)), counted(data));
+            } finally {
+                if (!finished) rows.close();
             }
+        }
+
+        /** The bytes of an archive into {@link ArchiveRows} (it tolerates a pg_restore that stopped reading). */
+        private static OutputStream feeding(ArchiveRows rows) {
+            return new OutputStream() {
+                @Override
+                public void write(int b) { write(new byte[] {(byte) b}, 0, 1); }
+
+                @Override
+                public void write(byte[] b, int off, int len) { rows.feed(b, off, len); }
+            };
+        }
+
+        /** An archive pg_restore cannot read to its end is 65; the rows per table, or null when they could not be counted. */
+        private static Map<List<String>, Long> counted(ArchiveRows.Result data) {
+            if (!data.readable()) throw new Failure(Exit.DATA_INVALID, "the archive's data cannot be read: " + data.problem() + ": the dump is corrupt or cut short");
+            return data.counted() ? data.rows() : null;
+        }
+
+        private static List<String> pgDumpArgs(Manifest m) { return m.pgDumpArgs() == null ? List.of() : m.pgDumpArgs(); }
+
+        /**
+         * The archive's rows compared with the manifest's archiveRows (what backup counted in the same archive): one line
+         * per table that differs, empty when all agree or the manifest has no such counts.
+         */
+        static List<String> rowsDiffer(Manifest m, Map<List<String>, Long> rows) {
+            List<String> differ = new ArrayList<>();
+            if (m.tables() == null) return differ;
+            for (Manifest.TableStat t : m.tables()) {
+                if (t.archiveRows() == null) continue;
+                if (rows == null) {
+                    differ.add("the archive's rows could not be counted (the manifest recorded them for " + Target.ident(t.schema()) + "."
+                            + Target.ident(t.table()) + " and others)");
+                    break;
+                }
+                long n = rows.getOrDefault(List.of(t.schema(), t.table()), 0L);
+                if (n != t.archiveRows()) {
+                    differ.add(Target.ident(t.schema()) + "." + Target.ident(t.table()) + ": the archive holds " + n + " rows, the manifest recorded "
+                            + t.archiveRows());
+                }
+            }
+            return differ;
+        }
+
+        /** Tables whose rows the manifest recorded as the archive's (archiveRows). */
+        static long archiveCounted(Manifest m) {
+            return m.tables() == null ? 0 : m.tables().stream().filter(t -> t.archiveRows() != null).count();
         }
 
         private PgRestore() {}
@@ -1811,7 +2148,28 @@ class Restore implements Callable<Integer> {
             }
         }
 
-        /** count(*) of each table, a few hundred per psql call; keys are the given stats. */
+        /**
+         * The user tables of a database and their relkind ('r' ordinary, 'p' partitioned), keyed by [schema, table]:
+         * ordinary and partitioned tables outside pg_catalog, information_schema and the pg_* schemas. The restore side's
+         * one definition, the same as backup's for the manifest (lib/UserTables.java on the backup-truth branch).
+         */
+        static Map<List<String>, String> userTables(PgTools.Tool psql, ConnInfo db) {
+            String json = PgTools.query(psql, db, "select coalesce(json_agg(json_build_array(n.nspname, c.relname, c.relkind)), '[]') from pg_class c"
+                    + " join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p')"
+                    + " and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_'");
+            Map<List<String>, String> tables = new LinkedHashMap<>();
+            try {
+                for (var row : Json.MAPPER.readTree(json)) tables.put(List.of(row.get(0).asText(), row.get(1).asText()), row.get(2).asText());
+            } catch (IOException e) {
+                throw new Failure(Exit.FAILED, "cannot read the list of restored tables: " + e.getMessage());
+            }
+            return tables;
+        }
+
+        /**
+         * Each table's own rows (count(*) FROM ONLY, as backup counts them: an inheritance parent's children are counted
+         * as themselves, a partitioned table has none), a few hundred tables per psql call; keys are the given stats.
+         */
         static Map<Manifest.TableStat, Long> countRows(PgTools.Tool psql, ConnInfo db, List<Manifest.TableStat> tables) {
             Map<Manifest.TableStat, Long> counts = new LinkedHashMap<>();
             for (int from = 0; from < tables.size(); from += 200) {
@@ -1819,7 +2177,7 @@ class Restore implements Callable<Integer> {
                 StringBuilder sql = new StringBuilder();
                 for (int i = 0; i < batch.size(); i++) {
                     if (i > 0) sql.append(" union all ");
-                    sql.append("select ").append(i).append(", count(*) from ").append(ident(batch.get(i).schema())).append('.').append(ident(batch.get(i).table()));
+                    sql.append("select ").append(i).append(", count(*) from only ").append(ident(batch.get(i).schema())).append('.').append(ident(batch.get(i).table()));
                 }
                 for (String line : PgTools.query(psql, db, sql.toString()).lines().toList()) {
                     String[] parts = line.split("\\|");
@@ -1827,39 +2185,6 @@ class Restore implements Callable<Integer> {
                 }
             }
             return counts;
-        }
-
-        /** Same database as the backup's source? Same name and an overlapping host (port compared when both name one). */
-        static boolean sameDatabase(Manifest m, ConnInfo target) {
-            if (m.host() == null || m.database() == null || !m.database().equals(target.database())) return false;
-            for (String[] a : hosts(m.host())) {
-                for (String[] b : hosts(target.host())) {
-                    if (a[0].equals(b[0]) && (a[1] == null || b[1] == null || a[1].equals(b[1]))) return true;
-                }
-            }
-            return false;
-        }
-
-        /** "h1:5432,[::1]:5433,h2" → {host, port-or-null}; lowercased; Neon's -pooler endpoint is the same database as the direct one. */
-        static List<String[]> hosts(String spec) {
-            List<String[]> out = new ArrayList<>();
-            for (String part : spec.split(",")) {
-                String p = part.strip().toLowerCase(Locale.ROOT);
-                if (p.isEmpty()) continue;
-                String host = p, port = null;
-                if (p.startsWith("[")) {
-                    int close = p.indexOf(']');
-                    host = close > 0 ? p.substring(1, close) : p;
-                    if (close > 0 && p.length() > close + 2 && p.charAt(close + 1) == ':') port = p.substring(close + 2);
-                } else if (p.indexOf(':') == p.lastIndexOf(':') && p.indexOf(':') > 0) {
-                    host = p.substring(0, p.indexOf(':'));
-                    port = p.substring(p.indexOf(':') + 1);
-                }
-                if (host.endsWith(".")) host = host.substring(0, host.length() - 1);
-                if (host.endsWith(".neon.tech")) host = host.replaceFirst("^([^.]+)-pooler\\.", "$1.");
-                out.add(new String[] {host, port == null || port.isEmpty() ? null : port});
-            }
-            return out;
         }
 
         /** A double-quoted SQL identifier. */

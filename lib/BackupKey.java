@@ -16,6 +16,13 @@ import java.util.regex.Pattern;
  */
 record BackupKey(String prefix, String name, Instant startedAt) {
     static final String DEFAULT_PREFIX = "pg-backups";
+    /**
+     * The longest name backup gives a new backup (--name, fleet NAME=): S3 keys have at most 1024 bytes and hold the
+     * name twice (PREFIX/NAME/NAME_STAMP.manifest.json). Names found in a bucket are not held to it; their keys exist.
+     */
+    static final int MAX_NAME = 128;
+    /** S3's limit on a key's length, in bytes of UTF-8. */
+    static final int MAX_KEY_BYTES = 1024;
     static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH-mm-ss'Z'").withZone(ZoneOffset.UTC);
     private static final Pattern NAME = Pattern.compile("[a-z0-9._-]+");
     private static final Pattern PREFIX_CHARS = Pattern.compile("[A-Za-z0-9._/-]+");
@@ -33,8 +40,9 @@ record BackupKey(String prefix, String name, Instant startedAt) {
     BackupKey {
         prefix = checkPrefix(prefix);
         if (name == null || !NAME.matcher(name).matches() || name.equals(".") || name.equals("..")) {
-            throw Failure.usage("invalid backup name '" + name + "': use lowercase letters, digits, '.', '_' and '-'");
+            throw Failure.usage("invalid backup name" + (Redact.showableName(name) ? " '" + name + "'" : " (not shown)") + ": use lowercase letters, digits, '.', '_' and '-'");
         }
+        checkKeyLength(prefix, name);
         startedAt = startedAt.truncatedTo(ChronoUnit.SECONDS);
     }
 
@@ -98,6 +106,30 @@ record BackupKey(String prefix, String name, Instant startedAt) {
             throw Failure.usage("the name '" + raw + "' has no usable characters for an S3 key (a-z, 0-9, '.', '_', '-'): give one with --name");
         }
         return trimmed;
+    }
+
+    /**
+     * NAME from a --name option of prune or restore, sanitised like a database name; refused without an echo when it
+     * holds characters of a URL: a URL pasted where a name belongs would be printed, and its "sanitised" form, in
+     * every message naming the backup, would be the password lowercased.
+     */
+    static String nameOption(String raw) {
+        if (raw != null && !Redact.showableName(raw)) {
+            throw Failure.usage("invalid --name (not shown: it holds characters such as : / @ ? = % that belong to a URL or a password, not to a name):"
+                    + " use lowercase letters, digits, '.', '_' and '-'");
+        }
+        String name = sanitizeName(raw);
+        checkKeyLength("p", name); // with the shortest prefix: no backup of ours can have a longer name
+        return name;
+    }
+
+    /** The longest key of a backup is its manifest's, PREFIX/NAME/NAME_2026-11-23T02-00-00Z.manifest.json: at most S3's 1024 bytes. */
+    private static void checkKeyLength(String prefix, String name) {
+        int longest = prefix.length() + 1 + name.length() + 1 + name.length() + 1 + "2026-11-23T02-00-00Z".length() + Kind.MANIFEST.suffix.length();
+        if (longest > MAX_KEY_BYTES) {
+            throw Failure.usage("the backup name (" + name.length() + " characters) and the prefix (" + prefix.length() + ") make S3 keys of " + longest
+                    + " bytes, S3 allows " + MAX_KEY_BYTES + ": use a shorter name or prefix");
+        }
     }
 
     /** The prefix, checked: relative, no empty/'.'/'..' segments, plain characters; one trailing '/' is dropped. */

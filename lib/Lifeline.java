@@ -27,7 +27,7 @@ final class Lifeline {
             "( trap 'kill \"$nap\" 2>/dev/null; exit 0' TERM", // ended: no sleep left holding the pipe open
             "  while :; do",
             "    sleep 1 & nap=$!",
-            "    wait \"$nap\"",
+            "    wait \"$nap\" || exit 0",                 // no sleep to be found: no watch rather than a busy loop
             "    printf . 2>/dev/null || { kill -TERM \"$child\" 2>/dev/null; exit 0; }",
             "  done ) &",
             "beat=$!",

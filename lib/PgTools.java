@@ -18,17 +18,12 @@ import org.zeroturnaround.exec.ProcessResult;
 /**
  * Finding and running the PostgreSQL client tools (pg_dump, pg_restore, psql): to completion through zt-exec,
  * streaming through {@link ProcessBuilder} ({@link Streaming} says why).
- * Passwords go to children only through {@link ConnInfo#childEnvironment()}, never in argv.
+ * Passwords go to children only through {@link ConnInfo#childEnvironment()}, never in argv, and children get only
+ * the environment a client tool needs ({@link ChildEnvironment}): none of our AWS keys, URLs or other secrets.
  */
 final class PgTools {
     /** Where Debian/Ubuntu (and the PostgreSQL apt repository) install each major version's tools. */
     static final Path DEBIAN_ROOT = Path.of("/usr/lib/postgresql");
-    /**
-     * Secrets in our own environment that no child inherits (unless a caller passes one explicitly): restore's age
-     * private key (see lib/Age.java) and the connection URLs with their passwords; pg tools get the one password
-     * they need through {@link ConnInfo#childEnvironment()}.
-     */
-    static final List<String> WITHHELD_ENV = List.of("BACKUP_AGE_IDENTITY", "DATABASE_URL", "RESTORE_DATABASE_URL", "DRILL_DATABASE_URL");
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
 
     /** A tool found on disk, with its version. */
@@ -109,13 +104,18 @@ final class PgTools {
         return null;
     }
 
-    /** Runs a tool to completion, capturing stdout and stderr, with extra environment (the password) and optional stdin. */
+    /**
+     * Runs a tool to completion, capturing stdout and stderr, with optional stdin. Its environment: ours through
+     * {@link ChildEnvironment}'s allow-list, and {@code env} (the password) on top.
+     */
     static Result run(List<String> command, Map<String, String> env, InputStream stdin, long timeoutSeconds) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try {
             ProcessExecutor exec = new ProcessExecutor().command(command);
-            for (String name : WITHHELD_ENV) if (!env.containsKey(name)) exec.environment(name, null);
-            exec.environment(env)
+            // zt-exec adds to the inherited environment: a null value removes a variable.
+            Map<String, String> childEnv = ChildEnvironment.forPgTool(System.getenv(), env);
+            for (String name : System.getenv().keySet()) if (!childEnv.containsKey(name)) exec.environment(name, null);
+            exec.environment(childEnv)
                     .readOutput(true).redirectError(err).exitValueAny().destroyOnExit();
             if (stdin != null) exec.redirectInput(stdin);
             if (timeoutSeconds > 0) exec.timeout(timeoutSeconds, TimeUnit.SECONDS);
@@ -142,6 +142,13 @@ final class PgTools {
         Result r = run(cmd, conn.childEnvironment(), null, 600);
         if (r.exitCode() != 0) throw Errors.fromPgTool("psql", r.exitCode(), r.stderr());
         return r.stdout().strip();
+    }
+
+    /** The major version at the start of a version string ("17.6 (Debian ...)" → 17), 0 when there is none. */
+    static int majorOf(String version) {
+        if (version == null) return 0;
+        Matcher m = Pattern.compile("^\\s*(\\d+)").matcher(version);
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
     }
 
     /** The server's major version and full version string, e.g. (15, "15.18"). */
@@ -226,10 +233,11 @@ final class PgTools {
         }
     }
 
+    /** Starts a tool to stream from or to; its environment as in {@link #run}. */
     static Streaming start(List<String> command, Map<String, String> env) {
         ProcessBuilder pb = new ProcessBuilder(command);
-        pb.environment().keySet().removeAll(WITHHELD_ENV);
-        pb.environment().putAll(env);
+        pb.environment().clear();
+        pb.environment().putAll(ChildEnvironment.forPgTool(System.getenv(), env));
         try {
             return new Streaming(pb.start());
         } catch (IOException e) {

@@ -75,7 +75,7 @@ class AgeEncryptionTest {
     }
 
     static String cli(String... cmd) {
-        PgTools.Result r = PgTools.run(List.of(cmd), Map.of(), null, 120);
+        PgTools.Result r = Proc.exec(List.of(cmd), Map.of(), null, 120);
         assertEquals(0, r.exitCode(), String.join(" ", cmd) + ": " + r.stderr());
         return r.stdout();
     }

@@ -136,6 +136,38 @@ class BackupRulesTest {
         }
     }
 
+    /** The forms a fleet line arrives in from editors and secret stores: a BOM, quotes, spaces around '='. */
+    @Test
+    void fleetFileForgivesBomAndQuotes() {
+        List<Backup.Target> targets = Backup.Fleet.parse(List.of(
+                "\uFEFFapp=postgresql://u:pw@h1/app",
+                "\"postgresql://u:pw@h2/sales\"",
+                "neon = 'postgresql://u:pw@ep-x.aws.neon.tech/neondb?sslmode=require'",
+                "crm=\"${CRM_URL}\""), "fleet.txt", Map.of("CRM_URL", "postgresql://u:pw@h3/crm"));
+        assertEquals(List.of("app", "-", "neon", "crm"), targets.stream().map(t -> t.name() == null ? "-" : t.name()).toList());
+        assertEquals(List.of("postgresql://u@h1/app", "postgresql://u@h2/sales", "postgresql://u@ep-x.aws.neon.tech/neondb?sslmode=require", "postgresql://u@h3/crm"),
+                targets.stream().map(t -> t.conn().withoutPassword()).toList());
+    }
+
+    /**
+     * Lines that may hold a URL, in any form the parser does not take: never echoed, never made into a name
+     * suggestion (the old "e.g." was the password lowercased), whatever the error.
+     */
+    @Test
+    void fleetLinesThatMayHoldAUrlAreNeverEchoed() {
+        String secret = "Zq9-Xylo%Vex";
+        for (String line : List.of("jdbc:postgresql://app:" + secret + "@host/db?sslmode=require", "postgresql//app:" + secret + "@host/db?sslmode=require",
+                "app:" + secret + "@host/db", "\"jdbc:postgresql://app:" + secret + "@host/db\"", secret + "@host/db?sslmode=require",
+                "x=postgresql://app:" + secret + "@host/db?sslmdoe=require", "x=postgresql://app:" + secret + "@host:0/db",
+                "app " + secret + " = postgresql://u@h/db")) {
+            Failure f = assertThrows(Failure.class, () -> Backup.Fleet.parse(List.of(line), "fleet.txt", Map.of()), line);
+            assertEquals(Exit.USAGE, f.exitCode, line);
+            String m = f.getMessage().toLowerCase(java.util.Locale.ROOT);
+            assertTrue(m.startsWith("fleet.txt line 1: "), m);
+            assertTrue(!m.contains("xylo") && !m.contains("vex") && !m.contains("host/") && !m.contains("e.g."), "from the line in: " + f.getMessage());
+        }
+    }
+
     // ---- which pg_dump (fake executables in temp dirs) ----
 
     Path root;

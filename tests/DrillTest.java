@@ -117,6 +117,122 @@ class DrillTest {
         assertEquals("failed", doc.get("backups").get(0).get("drill").get("outcome").asText());
     }
 
+    /** The manifest with exact counts per table (as backup records them: rowCount and/or archiveRows), from {@code counts}. */
+    static Manifest withCounts(Manifest m, java.util.Map<String, Long> counts, boolean rowCount, boolean archiveRows) {
+        List<Manifest.TableStat> tables = new ArrayList<>();
+        for (Manifest.TableStat t : m.tables()) {
+            Long n = counts.get(t.table());
+            tables.add(new Manifest.TableStat(t.schema(), t.table(), t.rowEstimate(), rowCount ? n : null, archiveRows ? n : null));
+        }
+        return TestBackups.withTables(m, tables);
+    }
+
+    /** Exact row counts of the user tables of {@code db}, by table name, as backup counts them: own rows (FROM ONLY). */
+    static java.util.Map<String, Long> exactCounts(String db) {
+        java.util.Map<String, Long> counts = new java.util.TreeMap<>();
+        for (String table : pg.sql(db, "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                + " where c.relkind in ('r', 'p') and n.nspname = 'public'").lines().toList()) {
+            counts.put(table, Long.parseLong(pg.sql(db, "select count(*) from only \"" + table + "\"")));
+        }
+        return counts;
+    }
+
+    /**
+     * One row missing from a table fails the drill when the manifest has exact counts: whether the backup counted rows in
+     * the database (rowCount) or in the archive (archiveRows). The estimate (±20 % or ±1000 rows) would have let it pass.
+     */
+    @Test
+    void aTableRestoredWithOneRowMissingFailsTheDrill() throws Exception {
+        String db = pg.createDatabase("drill_exact");
+        try {
+            pg.sql(db, "create table accounts (id int primary key, name text); insert into accounts select g, 'a' || g from generate_series(1, 900) g;"
+                    + " create table audit (id int); insert into audit select generate_series(1, 40);"
+                    + " create table events (id int) partition by range (id); create table events_1 partition of events for values from (0) to (1000);"
+                    + " create table events_2 partition of events for values from (1000) to (2000); insert into events select generate_series(1, 1500);"
+                    + " create table base (id int); create table derived (extra text) inherits (base);"
+                    + " insert into base select generate_series(1, 70); insert into derived select g, 'x' from generate_series(1, 30) g; analyze;");
+            java.util.Map<String, Long> before = exactCounts(db);
+            assertEquals(70L, before.get("base"), "a table's rows are its own, not its children's");
+            assertEquals(0L, before.get("events"), "a partitioned table has no rows of its own: its partitions have them");
+            assertEquals(1500L, before.get("events_1") + before.get("events_2"));
+
+            // All there: passes, every table compared exactly.
+            String good = s3.createBucket("drill-exact-good");
+            TestBackups.Made made = TestBackups.create(pg, good, "pg-backups", "exact", db, T1);
+            TestBackups.putManifest(good, made.key(), withCounts(made.manifest(), before, true, true));
+            Scripts.Run run = drill(good);
+            assertEquals(0, run.exit(), run.toString());
+            int tables = made.manifest().tables().size();
+            assertTrue(run.err().contains("tables: " + tables + " tables exact;"), run.err());
+            VerifyRecord record = record(good, made);
+            assertEquals(new VerifyRecord.Coverage(tables, 0, 0, 0), record.coverage());
+            assertTrue(record.tables().stream().allMatch(t -> t.exact() && t.verdict().equals("ok")), record.tables().toString());
+
+            // The dump holds one row fewer than the backup counted.
+            pg.sql(db, "delete from accounts where id = 417");
+            for (boolean byArchive : new boolean[] {false, true}) {
+                String bucket = s3.createBucket("drill-exact-missing");
+                TestBackups.Made short1 = TestBackups.create(pg, bucket, "pg-backups", "exact", db, T1);
+                TestBackups.putManifest(bucket, short1.key(), withCounts(short1.manifest(), before, !byArchive, byArchive));
+                run = drill(bucket);
+                assertEquals(Exit.DATA_INVALID, run.exit(), (byArchive ? "archiveRows: " : "rowCount: ") + run);
+                record = record(bucket, short1);
+                assertEquals(VerifyRecord.FAILED, record.outcome());
+                assertEquals(1, record.reasons().size(), record.reasons().toString());
+                assertTrue(record.reasons().get(0).contains("\"public\".\"accounts\": 899 rows restored") && record.reasons().get(0).contains("(1 missing)")
+                        && record.reasons().get(0).contains(byArchive ? "the archive holds 900" : "the backup counted 900"), record.reasons().toString());
+                assertTrue(record.tables().stream().anyMatch(t -> t.table().equals("accounts") && t.verdict().equals("rows differ") && t.restoredRows() == 899
+                        && t.exact()), record.tables().toString());
+
+                // The same backup with estimates only passes: 899 is within ±1000 of 900. That is what the verdict must say.
+                TestBackups.putManifest(bucket, short1.key(), short1.manifest());
+                run = drill(bucket);
+                assertEquals(0, run.exit(), run.toString());
+                int estimated = (int) short1.manifest().tables().stream().filter(t -> t.rowEstimate() >= 0 && !t.table().equals("events")).count();
+                VerifyRecord.Coverage coverage = new VerifyRecord.Coverage(0, estimated, tables - estimated, 0);
+                assertTrue(estimated >= 4, short1.manifest().tables().toString());
+                assertTrue(run.err().contains("tables: " + coverage.describe()) && coverage.describe().contains("(no exact count in this manifest)")
+                        && run.err().contains("compared with an estimate only") && run.err().contains("\"public\".\"accounts\""), run.err());
+                assertEquals(coverage, record(bucket, short1).coverage());
+            }
+        } finally {
+            pg.dropDatabase(db);
+        }
+    }
+
+    /** Exact where the manifest counted, estimated where it did not, and the verdict says which. */
+    @Test
+    void theVerdictSaysWhichTablesWereExactAndWhichEstimated() throws Exception {
+        String db = pg.createDatabase("drill_mixed");
+        try {
+            pg.sql(db, "create table a (x int); insert into a select generate_series(1, 10); create table b (x int); insert into b select generate_series(1, 20);"
+                    + " create table c (x int); insert into c select generate_series(1, 30); analyze; create table never_analysed (x int);");
+            String bucket = s3.createBucket("drill-mixed");
+            TestBackups.Made made = TestBackups.create(pg, bucket, "pg-backups", "mixed", db, T1);
+            List<Manifest.TableStat> tables = new ArrayList<>();
+            for (Manifest.TableStat t : made.manifest().tables()) {
+                tables.add(switch (t.table()) {
+                    case "a" -> new Manifest.TableStat(t.schema(), t.table(), t.rowEstimate(), 10L, null);
+                    case "b" -> new Manifest.TableStat(t.schema(), t.table(), t.rowEstimate(), null, 20L);
+                    case "never_analysed" -> new Manifest.TableStat(t.schema(), t.table(), -1, null);
+                    default -> t;
+                });
+            }
+            TestBackups.putManifest(bucket, made.key(), TestBackups.withTables(made.manifest(), tables));
+            Scripts.Run run = drill(bucket, "--json");
+            assertEquals(0, run.exit(), run.toString());
+            assertTrue(run.err().contains("2 tables exact, 1 estimated, 1 for presence only (no exact count in this manifest)"), run.err());
+            VerifyRecord record = record(bucket, made);
+            assertEquals(new VerifyRecord.Coverage(2, 1, 1, 0), record.coverage());
+            assertTrue(record.tables().stream().anyMatch(t -> t.table().equals("b") && t.exact() && t.archiveRows() == 20 && t.rowCount() == null));
+            assertTrue(record.tables().stream().anyMatch(t -> t.table().equals("c") && !t.exact() && t.verdict().equals("ok")));
+            JsonNode doc = Json.MAPPER.readTree(run.out());
+            assertEquals(2, doc.get("record").get("coverage").get("exact").asInt());
+        } finally {
+            pg.dropDatabase(db);
+        }
+    }
+
     @Test
     void tablesWhoseDataWasExcludedOnPurposeOnlyNeedToExist() {
         String bucket = s3.createBucket("drill-excluded");

@@ -239,8 +239,110 @@ class FaultBadInputTest {
     void nameThatSanitisesToNothing() {
         assertRejected(backup("--database-url", pg.url(source), "--name", "***"), Exit.USAGE, "no usable characters");
         assertRejected(backup("--database-url", pg.url(unnameable)), Exit.USAGE, "give one with --name");
-        assertRejected(prune("--name", "@@@", "--keep-days", "7"), Exit.USAGE, "no usable characters");
-        assertRejected(restoreSub("list", "--name", "%%%"), Exit.USAGE, "no usable characters");
+        assertRejected(prune("--name", "---", "--keep-days", "7"), Exit.USAGE, "no usable characters");
+        assertRejected(restoreSub("list", "--name", "..."), Exit.USAGE, "no usable characters");
+    }
+
+    /**
+     * A URL where a name belongs (a pasted secret, a shifted argument): refused, and neither it nor a "sanitised"
+     * suggestion made from it (the password lowercased) is printed, on stderr or in --json's error document.
+     */
+    @Test
+    void nameThatMayHoldAUrlIsNeverEchoed() throws Exception {
+        String secret = Secrets.register("Name-Secret%Pw" + UUID.randomUUID().toString().substring(0, 6));
+        String url = "postgresql://app:" + secret + "@db.example.com/app?sslmode=require";
+        List<Scripts.Run> runs = List.of(
+                backup("--database-url", pg.url(source), "--name", url, "--json"),
+                prune("--name", url, "--keep-days", "7", "--json"),
+                restoreSub("list", "--name", url, "--json"),
+                restore("--name", url, "--target-url", pg.url(newName()), "--create", "--json"));
+        for (Scripts.Run run : runs) {
+            assertRejected(run, Exit.USAGE, "not shown");
+            String all = (run.out() + run.err()).toLowerCase(java.util.Locale.ROOT);
+            assertFalse(all.contains("name-secret"), "the password, lowercased, in:\n" + run);
+            assertFalse(all.contains("e.g."), "no suggestion made from it:\n" + run);
+            assertEquals(Exit.USAGE, Json.MAPPER.readTree(run.out()).get("error").get("exitCode").asInt(), run.out());
+        }
+    }
+
+    /** 1,100 characters: backup allows names of at most 128 (BackupKey.MAX_NAME); prune and restore refuse keys over S3's 1024 bytes. */
+    @Test
+    void nameTooLong() {
+        String longName = "a".repeat(1100);
+        assertRejected(backup("--database-url", pg.url(source), "--name", longName), Exit.USAGE, "1100 characters long, at most 128");
+        assertRejected(backup("--database-url", pg.url(source), "--name", "a".repeat(129)), Exit.USAGE, "at most 128");
+        assertRejected(prune("--name", longName, "--keep-days", "7"), Exit.USAGE, "S3 allows 1024");
+        assertRejected(restoreSub("list", "--name", longName), Exit.USAGE, "S3 allows 1024");
+        assertRejected(restore("--name", longName, "--target-url", pg.url(newName()), "--create"), Exit.USAGE, "S3 allows 1024");
+    }
+
+    // ---- fleet files -------------------------------------------------------------------------------------------
+
+    /** A directory, a binary, a huge file given as --databases-file: 64 and one line, not an I/O error (1). */
+    @Test
+    void fleetFileThatIsNotAFleetFile() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("fleet-dir");
+        java.nio.file.Path binary = java.nio.file.Files.createTempFile("fleet", ".bin");
+        java.nio.file.Path notUtf8 = java.nio.file.Files.createTempFile("fleet", ".txt");
+        java.nio.file.Path huge = java.nio.file.Files.createTempFile("fleet", ".txt");
+        try {
+            byte[] bytes = new byte[4096];
+            new java.util.Random(1).nextBytes(bytes);
+            bytes[10] = 0;
+            java.nio.file.Files.write(binary, bytes);
+            java.nio.file.Files.write(notUtf8, "app=postgresql://u@h/caf\u00e9".getBytes(StandardCharsets.ISO_8859_1));
+            java.nio.file.Files.write(huge, ("# " + "x".repeat(100) + "\n").repeat(11_000).getBytes(StandardCharsets.UTF_8));
+            assertRejected(backup("--databases-file", dir.toString()), Exit.USAGE, "is a directory");
+            assertRejected(backup("--databases-file", binary.toString()), Exit.USAGE, "fleet file");
+            assertRejected(backup("--databases-file", notUtf8.toString()), Exit.USAGE, "is not UTF-8 text");
+            assertRejected(backup("--databases-file", huge.toString()), Exit.USAGE, "bigger than 1.0 MiB");
+            assertRejected(backup("--databases-file", dir.resolve("missing.txt").toString()), Exit.USAGE, "cannot read --databases-file");
+        } finally {
+            for (java.nio.file.Path p : List.of(binary, notUtf8, huge, dir)) java.nio.file.Files.deleteIfExists(p);
+        }
+    }
+
+    /**
+     * Fleet lines that hold a URL in a form the parser does not take as one (jdbc:, a missing ':', a user:password
+     * without a scheme): refused by line number, with no part of the line and no name suggested from it, on stderr
+     * and in --json's error document. Before, the "e.g." suggestion was the password lowercased, '%' turned into '-'.
+     */
+    @Test
+    void fleetLineThatHoldsAUrlIsNeverEchoed() throws Exception {
+        String secret = Secrets.register("Fleet-Secret%Pw" + UUID.randomUUID().toString().substring(0, 6));
+        String lower = "fleet-secret";
+        java.nio.file.Path fleet = java.nio.file.Files.createTempFile("fleet", ".txt");
+        try {
+            for (String line : List.of("jdbc:postgresql://app:" + secret + "@db.example.com/app?sslmode=require",
+                    "\uFEFFjdbc:postgresql://app:" + secret + "@db.example.com/app?sslmode=require",
+                    "postgresql//app:" + secret + "@db.example.com/app?sslmode=require",
+                    "app:" + secret + "@db.example.com/app?sslmode=require",
+                    "app=jdbc:postgresql://db.example.com/app?user=app&password=" + secret)) {
+                java.nio.file.Files.writeString(fleet, "# fleet\n" + line + "\n", StandardCharsets.UTF_8);
+                Scripts.Run run = backup("--databases-file", fleet.toString(), "--json");
+                assertRejected(run, Exit.USAGE, "line 2");
+                String all = (run.out() + run.err()).toLowerCase(java.util.Locale.ROOT);
+                assertFalse(all.contains(lower) || all.contains("db.example.com"), "part of the line in:\n" + run);
+                assertFalse(all.contains("e.g."), "a suggestion made from the line:\n" + run);
+                assertEquals(Exit.USAGE, Json.MAPPER.readTree(run.out()).get("error").get("exitCode").asInt(), run.out());
+                if (line.contains("jdbc:")) assertTrue(run.err().contains("drop the jdbc: prefix"), run.err());
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(fleet);
+        }
+    }
+
+    // ---- URL parameters ----------------------------------------------------------------------------------------
+
+    /** A parameter libpq does not know, or a port out of range: 64 before anything runs (was: every child failed, 1). */
+    @Test
+    void unknownUrlParameterAndPortOutOfRange() {
+        assertRejected(backup("--database-url", pg.url(source) + "?sslmdoe=require"), Exit.USAGE, "unknown parameter 'sslmdoe'");
+        assertRejected(restore("--name", "app", "--target-url", pg.url(newName()) + "?connect_timeuot=5", "--create"), Exit.USAGE, "unknown parameter");
+        String url = "postgresql://postgres:" + ConnInfo.encode(PgServer.PASSWORD) + "@127.0.0.1:";
+        assertRejected(backup("--database-url", url + "0/" + source), Exit.USAGE, "port that is not a number from 1 to 65535");
+        assertRejected(backup("--database-url", url + "70000/" + source), Exit.USAGE, "port that is not a number from 1 to 65535");
+        assertRejected(restoreSub("drill", "--name", "app", "--scratch-url", url + "0/postgres"), Exit.USAGE, "port");
     }
 
     // ---- retention ------------------------------------------------------------------------------------------
@@ -257,6 +359,27 @@ class FaultBadInputTest {
     }
 
     /** Zero: --min-keep 0 is refused; --keep-days 0 is a valid policy under which the newest backup is still never deleted. */
+    /** Durations no one means: 64 (100 years at most), before overflowing Instant's range (was: exit 1, or accepted). */
+    @Test
+    void absurdDurations() {
+        assertRejected(prune("--keep-days", "7", "--max-age", "999999999d"), Exit.USAGE, "more than 100 years");
+        assertRejected(prune("--keep-days", "7", "--max-age", "9223372036854775807s"), Exit.USAGE, "more than 100 years");
+        assertRejected(prune("--keep-days", "7", "--max-age", "99999999999999999999d"), Exit.USAGE, "too large");
+        assertRejected(prune("--keep-days", "7", "--max-age", "9223372036854775807w"), Exit.USAGE, "too large");
+        assertRejected(prune("--keep-days", "7", "--grace", "P999999999D"), Exit.USAGE, "more than 100 years");
+        assertRejected(prune("--keep-days", "7", "--max-age=-5d"), Exit.USAGE, "is not a duration");
+        assertRejected(prune("--keep-days", "7", "--max-age", "PT-5H"), Exit.USAGE, "must not be negative");
+    }
+
+    /** NaN or infinite row tolerances would make every count pass: 64 (was: accepted). */
+    @Test
+    void nanTolerances() {
+        for (String bad : List.of("NaN", "Infinity", "-Infinity")) {
+            assertRejected(restoreSub("drill", "--name", "app", "--scratch-url", pg.url("postgres"), "--row-tolerance-percent", bad, "--no-record"),
+                    Exit.USAGE, "--row-tolerance-percent must be a number");
+        }
+    }
+
     @Test
     void zeroRetention() {
         assertRejected(prune("--keep-days", "7", "--min-keep", "0"), Exit.USAGE, "--min-keep must be 1 or more");
@@ -323,6 +446,47 @@ class FaultBadInputTest {
     void restoreTargetIsTheSource() {
         assertRejected(restore("--name", "app", "--target-url", pg.url(source)), Exit.USAGE, "the target is the database this backup came from");
         assertRejected(restore("--name", "app", "--target-url", pg.url(source), "--clean"), Exit.USAGE, "the target is the database this backup came from");
+    }
+
+    // ---- the machine -----------------------------------------------------------------------------------------------
+
+    /**
+     * The disk fills up while restore writes its temp dump (the free-space check up front passed: another writer
+     * filled it meanwhile). Exit 78, an environment problem like the up-front check's, with what to do; not
+     * "cannot write the download: No space left on device" and 1. The restore runs as a child in a private mount
+     * namespace (unshare) on a small tmpfs; the download stalls after 2 MiB while a filler takes the rest.
+     */
+    @Test
+    void diskFullWhileWritingTheTempDump() throws Exception {
+        String big = pg.createDatabase("badinput_big");
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("disk-full");
+        try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+            pg.sql(big, "create table t (id int, v text); insert into t select g, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text)"
+                    + " from generate_series(1, 100000) g;");
+            String otherBucket = s3.createBucket("disk-full");
+            TestBackups.Made made = TestBackups.create(pg, otherBucket, "pg-backups", "big", big, Instant.parse("2026-11-20T02:00:00Z"));
+            assertTrue(made.dump().length > (3 << 20), "a dump of " + made.dump().length + " bytes");
+            long size = made.dump().length + (68L << 20); // passes the check up front (the dump and 64 MiB)
+            proxy.stallInResponse("hold the download", FaultProxy.Request::isDumpGet, 1, 2 << 20, java.time.Duration.ofSeconds(5));
+            String script = "mount -t tmpfs -o size=" + size + " tmpfs \"$1\" || exit 97\n"
+                    + "( i=0; while [ -z \"$(find \"$1\" -name '*.dump' -size +0)\" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done;"
+                    + " cat /dev/zero > \"$1/filler\" 2>/dev/null; true ) &\n"
+                    + "shift; exec \"$@\"\n";
+            List<String> cmd = new ArrayList<>(List.of("unshare", Proc.isRoot() ? "-m" : "-Urm", "sh", "-c", script, "sh", dir.toString(),
+                    java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"), "Restore",
+                    "--bucket", otherBucket, "--endpoint-url", proxy.endpoint(), "--region", S3Server.REGION, "--name", "big",
+                    "--target-url", pg.url(newName()), "--create", "--temp-dir", dir.toString()));
+            PgTools.Result r = Proc.exec(cmd, s3.env(), null, 600);
+            Output.record(r.stdout(), r.stderr());
+            assertTrue(r.exitCode() != 97, "cannot mount a tmpfs in a private mount namespace (unshare -m needs root, -Urm user namespaces): " + r.stderr());
+            Scripts.Run run = new Scripts.Run(r.exitCode(), r.stdout(), r.stderr());
+            assertRejected(run, Exit.CONFIG, "no space left in " + dir);
+            assertTrue(run.err().contains("--temp-dir"), run.err());
+            assertEquals(1, proxy.log().stream().filter(l -> l.contains("hold the download")).count(), "the download was held: " + proxy.log());
+        } finally {
+            pg.dropDatabase(big);
+            java.nio.file.Files.deleteIfExists(dir);
+        }
     }
 
     // ---- AWS credentials ---------------------------------------------------------------------------------------

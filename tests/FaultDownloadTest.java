@@ -122,7 +122,7 @@ class FaultDownloadTest {
             proxy.shortResponse("every answer short", FaultDownloadTest::isDump, -1, 1000);
             Scripts.Run verify = restore(proxy.endpoint(), bucket[0], "verify");
             assertEquals(Exit.UNAVAILABLE, verify.exit(), verify.toString());
-            assertTrue(verify.err().contains("says nothing about the backup") && !verify.err().contains("damaged"), verify.err());
+            assertTrue(verify.err().contains("S3 or the network failed, not the backup") && !verify.err().contains("damaged"), verify.err());
 
             Scripts.Run run = restore(proxy.endpoint(), bucket[0], "--target-url", pg.url(target), "--create");
             assertEquals(Exit.UNAVAILABLE, run.exit(), run.toString());

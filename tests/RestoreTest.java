@@ -412,16 +412,81 @@ class RestoreTest {
         assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> Restore.Selection.parseAt("last tuesday", now)).exitCode);
     }
 
+    /** The host comparison behind the identity check, where no system identifier can be read: names, addresses, ports, Neon. */
     @Test
     void theSourceIsRecognisedWhateverTheSpelling() {
         Manifest m = TestBackups.withSource(ManifestTest.sample(), "EP-Cool-123-pooler.eu-central-1.aws.neon.tech", "neondb");
-        assertTrue(Restore.Target.sameDatabase(m, ConnInfo.parse("postgresql://u:p@ep-cool-123.eu-central-1.aws.neon.tech/neondb?sslmode=require")));
-        assertFalse(Restore.Target.sameDatabase(m, ConnInfo.parse("postgresql://u:p@ep-cool-123.eu-central-1.aws.neon.tech/neondb_restored")));
-        assertFalse(Restore.Target.sameDatabase(m, ConnInfo.parse("postgresql://u:p@ep-other-9.eu-central-1.aws.neon.tech/neondb")));
+        ServerIdentity neondb = new ServerIdentity(null, null, "neondb", null, null);
+        assertNotNull(ServerIdentity.sameAsSource(m, ConnInfo.parse("postgresql://u:p@ep-cool-123.eu-central-1.aws.neon.tech/neondb?sslmode=require"), neondb));
+        assertEquals(null, ServerIdentity.sameAsSource(m, ConnInfo.parse("postgresql://u:p@ep-cool-123.eu-central-1.aws.neon.tech/neondb_restored"),
+                new ServerIdentity(null, null, "neondb_restored", null, null)));
+        assertEquals(null, ServerIdentity.sameAsSource(m, ConnInfo.parse("postgresql://u:p@ep-other-9.eu-central-1.aws.neon.tech/neondb"), neondb),
+                "every Neon endpoint resolves to the region's proxy: the name is the identity there");
         Manifest local = TestBackups.withSource(m, "127.0.0.1:5432", "app");
-        assertTrue(Restore.Target.sameDatabase(local, ConnInfo.parse("postgresql://u@127.0.0.1/app")));
-        assertTrue(Restore.Target.sameDatabase(local, ConnInfo.parse("postgresql://u@db1:5432,127.0.0.1:5432/app")));
-        assertFalse(Restore.Target.sameDatabase(local, ConnInfo.parse("postgresql://u@127.0.0.1:5433/app")));
+        ServerIdentity app = new ServerIdentity(null, null, "app", null, null);
+        assertNotNull(ServerIdentity.sameAsSource(local, ConnInfo.parse("postgresql://u@127.0.0.1/app"), app));
+        assertNotNull(ServerIdentity.sameAsSource(local, ConnInfo.parse("postgresql://u@db1.invalid:5432,127.0.0.1:5432/app"), app));
+        assertNotNull(ServerIdentity.sameAsSource(local, ConnInfo.parse("postgresql://u@localhost/app"), app), "localhost is 127.0.0.1");
+        assertNotNull(ServerIdentity.sameAsSource(local, ConnInfo.parse("postgresql://u@[::1]:5432/app"), app), "so is ::1");
+        assertNotNull(ServerIdentity.sameAsSource(local, ConnInfo.parse("postgresql://u@elsewhere.invalid/app"),
+                new ServerIdentity(null, null, "app", "127.0.0.1", 5432)), "the address the server answered on counts too");
+        assertEquals(null, ServerIdentity.sameAsSource(local, ConnInfo.parse("postgresql://u@127.0.0.1:5433/app"), app));
+        assertEquals(null, ServerIdentity.sameAsSource(local, ConnInfo.parse("postgresql://u@localhost/app2"), new ServerIdentity(null, null, "app2", null, null)));
+        assertEquals(null, ServerIdentity.sameAsSource(local, ConnInfo.parse("postgresql://u@db.invalid/app"), app));
+    }
+
+    /** Same server by system identifier: a renamed database is still the source (its OID), another server is not, whatever its name. */
+    @Test
+    void theSourceIsRecognisedByItsIdentity() {
+        Manifest m = withIdentity(ManifestTest.sample(), new Manifest.Source("db-old.invalid", 5432, "app", "7001", 16384L));
+        ConnInfo url = ConnInfo.parse("postgresql://u@db-new.invalid/app");
+        assertNotNull(ServerIdentity.sameAsSource(m, url, new ServerIdentity("7001", 16384L, "app", "10.0.0.9", 5432)), "the DNS name moved");
+        assertNotNull(ServerIdentity.sameAsSource(m, ConnInfo.parse("postgresql://u@db-new.invalid/app_old"),
+                new ServerIdentity("7001", 16384L, "app_old", null, null)), "renamed: the same OID");
+        assertEquals(null, ServerIdentity.sameAsSource(m, ConnInfo.parse("postgresql://u@db-old.invalid/app"),
+                new ServerIdentity("9999", 16384L, "app", null, null)), "another cluster behind the old name");
+        assertEquals(null, ServerIdentity.sameAsSource(m, ConnInfo.parse("postgresql://u@db-old.invalid/app_restored"),
+                new ServerIdentity("7001", 16999L, "app_restored", null, null)), "a new database next to the source");
+    }
+
+    static Manifest withIdentity(Manifest m, Manifest.Source source) {
+        return new Manifest(m.formatVersion(), m.tool(), m.toolVersion(), m.name(), source.database(), source.host(), m.dumpKey(), m.startedAt(),
+                m.finishedAt(), m.sizeBytes(), m.sha256(), m.pgDumpVersion(), m.serverVersion(), m.format(), m.compression(), m.encryption(),
+                m.tocEntries(), m.tables(), m.pgDumpArgs(), source);
+    }
+
+    /**
+     * restore --clean into the source reached as localhost (the backup says 127.0.0.1): refused, and the rows written
+     * after the backup are still there. The same through a manifest whose source names another host but this server's
+     * system identifier; a manifest naming this host with another server's identifier is not the source.
+     */
+    @Test
+    void neverRestoresOverTheSourceWhateverTheURLSays() {
+        String bucket = s3.createBucket("restore-identity");
+        String source = markedDatabase(5);
+        TestBackups.Made made = TestBackups.create(pg, bucket, "pg-backups", "app", source, T1);
+        assertEquals("127.0.0.1:" + pg.port, made.manifest().host());
+        pg.sql(source, "insert into items values (301, 'written after the backup')");
+        String viaLocalhost = pg.url(source).replace("@127.0.0.1:", "@localhost:");
+
+        Scripts.Run run = restore(bucket, "--target-url", viaLocalhost, "--clean");
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("the target is the database this backup came from") && run.err().contains("the same server"), run.err());
+        assertEquals("301", pg.sql(source, "select count(*) from items"), "nothing was restored over the source");
+
+        String sid = pg.sql(source, "select system_identifier from pg_control_system()");
+        long oid = Long.parseLong(pg.sql(source, "select oid from pg_database where datname = current_database()"));
+        TestBackups.putManifest(bucket, made.key(), withIdentity(made.manifest(), new Manifest.Source("db-that-moved.invalid", 5432, source, sid, oid)));
+        run = restore(bucket, "--target-url", pg.url(source), "--clean");
+        assertEquals(Exit.USAGE, run.exit(), run.toString());
+        assertTrue(run.err().contains("system identifier " + sid), run.err());
+        assertEquals("301", pg.sql(source, "select count(*) from items"));
+
+        // The URL's host is the manifest's, but the server there is another cluster: not the source, --clean may replace the tables.
+        TestBackups.putManifest(bucket, made.key(), withIdentity(made.manifest(), new Manifest.Source("127.0.0.1", pg.port, source, "1" + sid, oid)));
+        run = restore(bucket, "--target-url", pg.url(source), "--clean");
+        assertEquals(0, run.exit(), run.toString());
+        assertEquals("300", pg.sql(source, "select count(*) from items"));
     }
 
     @Test

@@ -34,7 +34,7 @@ class SandboxTest {
     }
 
     private static String sandbox(Map<String, String> env) {
-        PgTools.Result r = PgTools.run(List.of("bash", Scripts.repoRoot().resolve("tests/sandbox.sh").toString()), env, null, 900);
+        PgTools.Result r = Proc.exec(List.of("bash", Scripts.repoRoot().resolve("tests/sandbox.sh").toString()), env, null, 900);
         String output = r.stdout() + r.stderr();
         Output.record(r.stdout(), r.stderr());
         assertEquals(0, r.exitCode(), output);

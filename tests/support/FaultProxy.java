@@ -21,8 +21,9 @@ import java.util.function.Predicate;
  * An HTTP/1.1 proxy on 127.0.0.1 in front of the S3 emulator that injects faults into chosen requests: S3
  * error answers (500 InternalError, 503 SlowDown, 400 ExpiredToken, ...), connections reset half-way through a
  * request or a response, stalls, request bodies no longer read and requests never answered (a stalled upload),
- * well-formed short answers, and requests held until the test lets them go (to kill a process at an exact point). Each {@link Rule} matches requests (UploadPart, CompleteMultipartUpload, the manifest's PutObject, ...)
- * and applies its fault N times or forever; everything else passes through unchanged.
+ * and requests held until the test lets them go (to kill a process at an exact point). Each {@link Rule} matches
+ * requests (UploadPart, CompleteMultipartUpload, the manifest's PutObject, ...) and applies its fault N times or
+ * forever; everything else passes through unchanged.
  *
  * <p>How: every request is read whole (head and body), then either answered here or sent upstream on a fresh
  * connection with {@code Connection: close}, and the answer relayed with {@code Connection: close} too, so
@@ -56,8 +57,8 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /** What a rule does to a request it matches. */
-    enum Kind { ERROR, RESET_IN_REQUEST_BODY, RESET_BEFORE_FORWARD, RESET_AFTER_FORWARD, RESET_IN_RESPONSE, STALL, STALL_IN_RESPONSE, HOLD,
-        STOP_READING_REQUEST_BODY, NEVER_ANSWER, SHORT_RESPONSE }
+    enum Kind { ERROR, RESET_IN_REQUEST_BODY, RESET_BEFORE_FORWARD, RESET_AFTER_FORWARD, RESET_IN_RESPONSE, SHORT_RESPONSE, STALL, STALL_IN_RESPONSE, HOLD,
+        STOP_READING_REQUEST_BODY, NEVER_ANSWER }
 
     /** A fault for the requests a predicate matches, applied {@code times} times (or forever, -1). */
     static final class Rule {
@@ -167,6 +168,16 @@ final class FaultProxy implements AutoCloseable {
         return r;
     }
 
+    /**
+     * Answers with only the first {@code bytes} of the body and a Content-Length that says so: a complete, well-formed
+     * response that is shorter than the object (a middlebox or S3 misbehaving; the object itself is whole).
+     */
+    Rule shortResponse(String name, Predicate<Request> match, int times, long bytes) {
+        Rule r = add(new Rule(name, match, Kind.SHORT_RESPONSE, times));
+        r.bytes = bytes;
+        return r;
+    }
+
     /** Waits {@code stall} before forwarding the request (S3, or the network, stalling). */
     Rule stall(String name, Predicate<Request> match, int times, Duration stall) {
         Rule r = add(new Rule(name, match, Kind.STALL, times));
@@ -195,16 +206,6 @@ final class FaultProxy implements AutoCloseable {
 
     /** Reads the whole request, forwards nothing and never answers, the connection left open until the client gives up. */
     Rule neverAnswer(String name, Predicate<Request> match, int times) { return add(new Rule(name, match, Kind.NEVER_ANSWER, times)); }
-
-    /**
-     * Forwards the request and answers with S3's status and headers, but a Content-Length of {@code bytes} (if it was
-     * larger) and only that many bytes of the body: a well-formed, short answer (a "200" that contradicts the listing).
-     */
-    Rule shortResponse(String name, Predicate<Request> match, int times, long bytes) {
-        Rule r = add(new Rule(name, match, Kind.SHORT_RESPONSE, times));
-        r.bytes = bytes;
-        return r;
-    }
 
     /** Holds matching requests (unanswered, connection open) until {@link Rule#release()}, then forwards them. */
     Rule hold(String name, Predicate<Request> match, int times) { return add(new Rule(name, match, Kind.HOLD, times)); }
@@ -345,13 +346,11 @@ final class FaultProxy implements AutoCloseable {
             StringBuilder rh = new StringBuilder();
             String[] rlines = new String(respHead, StandardCharsets.ISO_8859_1).split("\r\n");
             rh.append(rlines[0]).append("\r\n");
-            long limit = Long.MAX_VALUE;
+            boolean shorten = rule != null && rule.kind == Kind.SHORT_RESPONSE;
             for (int i = 1; i < rlines.length; i++) {
-                String lower = rlines[i].toLowerCase(Locale.ROOT);
-                if (lower.startsWith("connection:")) continue;
-                if (rule != null && rule.kind == Kind.SHORT_RESPONSE && lower.startsWith("content-length:")) {
-                    limit = Math.min(rule.bytes, Long.parseLong(rlines[i].substring(rlines[i].indexOf(':') + 1).strip()));
-                    rh.append("Content-Length: ").append(limit).append("\r\n");
+                if (rlines[i].toLowerCase(Locale.ROOT).startsWith("connection:")) continue;
+                if (shorten && rlines[i].toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                    rh.append("Content-Length: ").append(rule.bytes).append("\r\n");
                     continue;
                 }
                 rh.append(rlines[i]).append("\r\n");
@@ -363,7 +362,12 @@ final class FaultProxy implements AutoCloseable {
             long relayed = 0;
             boolean stalled = false;
             int n;
-            while (relayed < limit && (n = fromUp.read(buf, 0, (int) Math.min(buf.length, limit - relayed))) > 0) {
+            while ((n = fromUp.read(buf)) > 0) {
+                if (shorten && relayed + n >= rule.bytes) {
+                    out.write(buf, 0, (int) (rule.bytes - relayed));
+                    out.flush();
+                    return;
+                }
                 if (rule != null && (rule.kind == Kind.RESET_IN_RESPONSE || rule.kind == Kind.STALL_IN_RESPONSE) && !stalled && relayed + n > rule.bytes) {
                     int first = (int) Math.max(0, rule.bytes - relayed);
                     out.write(buf, 0, first);
