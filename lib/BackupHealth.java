@@ -26,9 +26,10 @@ import java.util.function.Function;
  * @param compared    how many backups that median is of
  * @param leftovers   backups without a manifest older than --max-incomplete-age
  * @param notComplete backups with a manifest that are not complete (the reason is in their problem)
+ * @param cutOff      multipart uploads of this name never completed nor aborted, older than --max-incomplete-age
  */
 record BackupHealth(String name, Verdict verdict, List<Problem> problems, List<String> known, Backup newest, Backup verified,
-                    Long medianBytes, int compared, int complete, int leftovers, int notComplete) {
+                    Long medianBytes, int compared, int complete, int leftovers, int notComplete, int cutOff) {
 
     /** How many complete backups before the newest its size is compared with (their median). */
     static final int SIZE_WINDOW = 7;
@@ -80,12 +81,28 @@ record BackupHealth(String name, Verdict verdict, List<Problem> problems, List<S
     }
 
     /**
-     * Judges one name. {@code entries}: the name's backups as listed (any state); {@code drills}: the drill record next
-     * to a listed backup, or null when there is none or it cannot be read; it is asked only for complete backups with a
-     * record, newest first, until one vouches for its backup. {@code known}: why this name is checked.
+     * A multipart upload of one of this name's dumps that is still open: a backup cut off before its upload completed
+     * (a killed runner, a timeout), which leaves no object at all.
+     *
+     * @param startedAt the time in its key (the backup's start)
+     * @param initiated when S3 says the upload began; null when it does not say
      */
+    record Upload(Instant startedAt, Instant initiated) {}
+
+    /** As {@link #judge(String, List, List, Function, Thresholds, Instant, List)} without open uploads. */
     static BackupHealth judge(String name, List<BackupListing.Entry> entries, List<String> known, Function<BackupListing.Entry, VerifyRecord> drills,
                               Thresholds t, Instant now) {
+        return judge(name, entries, known, drills, t, now, List.of());
+    }
+
+    /**
+     * Judges one name. {@code entries}: the name's backups as listed (any state); {@code drills}: the drill record next
+     * to a listed backup, or null when there is none or it cannot be read; it is asked only for complete backups with a
+     * record, newest first, until one vouches for its backup. {@code known}: why this name is checked. {@code uploads}: the
+     * name's open multipart uploads; those older than --max-incomplete-age by both their key's time and S3's are a problem.
+     */
+    static BackupHealth judge(String name, List<BackupListing.Entry> entries, List<String> known, Function<BackupListing.Entry, VerifyRecord> drills,
+                              Thresholds t, Instant now, List<Upload> uploads) {
         List<BackupListing.Entry> complete = entries.stream().filter(BackupListing.Entry::complete)
                 .sorted(Comparator.comparing((BackupListing.Entry e) -> e.key().startedAt()).reversed()).toList();
         List<Problem> problems = new ArrayList<>();
@@ -169,6 +186,22 @@ record BackupHealth(String name, Verdict verdict, List<Problem> problems, List<S
                     + " --max-incomplete-age " + Durations.human(t.maxIncompleteAge()) + " (the newest started " + newestLeftover + "): a backup that failed"
                     + " or was cut off; its job's log says why; prune deletes such leftovers after its --grace"));
         }
+        int cutOff = 0;
+        Instant newestCut = null;
+        for (Upload u : uploads) {
+            // Both clocks: a key names a time a store's clock may disagree with, and Initiated may be missing.
+            boolean overdue = Duration.between(u.startedAt(), now).compareTo(t.maxIncompleteAge()) > 0
+                    && (u.initiated() == null || Duration.between(u.initiated(), now).compareTo(t.maxIncompleteAge()) > 0);
+            if (!overdue) continue;
+            cutOff++;
+            if (newestCut == null || u.startedAt().isAfter(newestCut)) newestCut = u.startedAt();
+        }
+        if (cutOff > 0) {
+            problems.add(new Problem(Verdict.ANOMALY, name + ": " + cutOff + (cutOff == 1 ? " upload" : " uploads") + " of a dump never completed, older"
+                    + " than --max-incomplete-age " + Durations.human(t.maxIncompleteAge()) + " (the newest started " + newestCut + "): a backup cut off"
+                    + " mid-upload (a killed runner, a timeout: its job's log says which); the bucket's lifecycle rule (setup-aws) or prune aborts such"
+                    + " uploads, so one still open after days means neither runs"));
+        }
         int notComplete = 0;
         for (BackupListing.Entry e : entries) {
             if (e.complete() || !e.status().hasManifest() || e.status().state() == BackupStatus.State.VANISHED) continue;
@@ -179,7 +212,7 @@ record BackupHealth(String name, Verdict verdict, List<Problem> problems, List<S
 
         Verdict verdict = problems.stream().map(Problem::verdict).max(Comparator.naturalOrder()).orElse(Verdict.OK);
         return new BackupHealth(name, verdict, List.copyOf(problems), List.copyOf(known), newest, verified, median, compared, complete.size(),
-                leftovers, notComplete);
+                leftovers, notComplete, cutOff);
     }
 
     /** The newest backup's size against the median: -0.8 for 80% smaller; null without a median to compare with. */

@@ -106,15 +106,16 @@ class CheckCommand implements Callable<Integer> {
 
         Stopwatch took = Stopwatch.start();
         Instant now = Instant.now();
-        List<BackupHealth> healths;
+        BackupCheck.Result found;
         try (S3Client s3 = AwsClients.s3(storage.aws)) {
-            healths = BackupCheck.run(s3, bucket, prefix, expected, state == null ? List.of() : WatchedNames.remembered(state), ignored, thresholds, now);
+            found = BackupCheck.run(s3, bucket, prefix, expected, state == null ? List.of() : WatchedNames.remembered(state), ignored, thresholds, now);
         } catch (RuntimeException e) {
             // The check could not judge: say so where someone is listening, then fail with the fault's own exit code.
             Failure f = Errors.classify(e);
             notifyFailure(templates, webhook, bucket, prefix, f.getMessage(), now, timeout);
             throw f;
         }
+        List<BackupHealth> healths = found.healths();
         if (healths.isEmpty()) {
             String message = "no backups under s3://" + bucket + "/" + prefix + "/ and no names expected: a wrong bucket or prefix? (--expect or --names-file"
                     + " name the databases that must have backups)";
@@ -142,7 +143,7 @@ class CheckCommand implements Callable<Integer> {
         boolean problems = healths.stream().anyMatch(h -> !h.ok());
         Webhook.Result hooked = webhook != null && problems ? Webhook.send(webhook, bucket, prefix, healths, now, timeout) : null;
 
-        CheckReport report = new CheckReport(bucket, prefix, now, took.rounded(), thresholds, healths, pinged, hooked, outputErrors);
+        CheckReport report = new CheckReport(bucket, prefix, now, took.rounded(), thresholds, healths, pinged, hooked, outputErrors, found.uploadsNote());
         int exit = problems ? Exit.FAILED : outputErrors.isEmpty() ? Exit.OK : Exit.CONFIG;
         print(report, exit);
         return exit;
@@ -158,6 +159,7 @@ class CheckCommand implements Callable<Integer> {
         for (BackupHealth.Problem p : report.problems()) err.println(p.verdict().label() + ": " + p.message());
         for (Pings.Result r : report.pings()) if (!r.ok()) err.println("warning: " + r.describe() + " (the verdict stands)");
         if (report.webhook() != null && !report.webhook().ok()) err.println("warning: " + report.webhook().describe() + " (the verdict stands)");
+        if (report.uploadsNote() != null) err.println("note: " + report.uploadsNote());
         for (String e : report.outputErrors()) err.println("error: " + e);
         err.println("restore check: " + report.where() + ": " + report.counts() + (report.allOk() ? "" : ": PROBLEMS (see above)"));
         err.flush();

@@ -11,7 +11,7 @@ import java.util.Map;
  * --json document's fields ({@link JsonDocument}). Rendering only: the verdicts are {@link BackupHealth}'s.
  */
 record CheckReport(String bucket, String prefix, Instant checkedAt, double seconds, BackupHealth.Thresholds thresholds,
-                   List<BackupHealth> healths, List<Pings.Result> pings, Webhook.Result webhook, List<String> outputErrors) {
+                   List<BackupHealth> healths, List<Pings.Result> pings, Webhook.Result webhook, List<String> outputErrors, String uploadsNote) {
 
     String where() { return "s3://" + bucket + "/" + prefix + "/"; }
 
@@ -72,6 +72,7 @@ record CheckReport(String bucket, String prefix, Instant checkedAt, double secon
         for (Pings.Result r : pings) if (!r.ok()) md.line("- notification: " + r.describe());
         if (webhook != null && !webhook.ok()) md.line("- notification: " + webhook.describe());
         for (String e : outputErrors) md.line("- output: " + e);
+        if (uploadsNote != null) md.line("- note: " + uploadsNote);
         return md.toString();
     }
 
@@ -115,6 +116,7 @@ record CheckReport(String bucket, String prefix, Instant checkedAt, double secon
             n.put("completeBackups", h.complete());
             n.put("leftovers", h.leftovers());
             n.put("notComplete", h.notComplete());
+            n.put("cutOffUploads", h.cutOff());
             List<Object> problems = new ArrayList<>();
             for (BackupHealth.Problem p : h.problems()) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -149,6 +151,7 @@ record CheckReport(String bucket, String prefix, Instant checkedAt, double secon
             doc.put("webhook", w);
         }
         doc.put("outputErrors", outputErrors);
+        doc.put("uploadsNote", uploadsNote);
         return doc;
     }
 

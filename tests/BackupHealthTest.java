@@ -262,4 +262,22 @@ class BackupHealthTest {
         assertEquals(3L, BackupHealth.median(List.of(5L, 1L, 3L)));
         assertEquals(2L, BackupHealth.median(List.of(4L, 1L, 2L, 9L)), "the lower middle: a size that occurred");
     }
+
+    @Test
+    void uploadsCutOffOlderThanMaxIncompleteAgeByBothClocks() {
+        BackupListing.Entry newest = complete("app", Duration.ofHours(2), 1000, true);
+        Map<BackupListing.Entry, VerifyRecord> drills = Map.of(newest, passed(newest));
+        Instant dayAndAHalf = NOW.minus(Duration.ofHours(36)), hourAgo = NOW.minus(Duration.ofHours(1));
+        BackupHealth cut = BackupHealth.judge("app", List.of(newest), List.of("listed"), drills::get, DEFAULTS, NOW,
+                List.of(new BackupHealth.Upload(dayAndAHalf, Instant.parse("2010-11-08T00:00:00Z")), new BackupHealth.Upload(hourAgo, hourAgo)));
+        assertEquals(BackupHealth.Verdict.ANOMALY, cut.verdict(), messages(cut));
+        assertEquals(1, cut.cutOff());
+        assertTrue(messages(cut).contains("app: 1 upload of a dump never completed, older than --max-incomplete-age 1d (the newest started " + dayAndAHalf + ")"),
+                messages(cut));
+        // Young by either clock: a backup still uploading (or a key that names an old time for a new upload).
+        for (BackupHealth.Upload young : List.of(new BackupHealth.Upload(hourAgo, null), new BackupHealth.Upload(dayAndAHalf, hourAgo))) {
+            BackupHealth h = BackupHealth.judge("app", List.of(newest), List.of("listed"), drills::get, DEFAULTS, NOW, List.of(young));
+            assertEquals(BackupHealth.Verdict.OK, h.verdict(), young + ": " + messages(h));
+        }
+    }
 }

@@ -158,6 +158,15 @@ class RestoreCheckTest {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         TestBackups.putObject(bucket, new BackupKey(PREFIX, "leftover", now.minus(Duration.ofHours(30))).dumpKey(), appBackup.dump());
         TestBackups.putObject(bucket, new BackupKey(PREFIX, "leftover", now.minus(Duration.ofHours(1))).dumpKey(), appBackup.dump());
+        // cutoff: fine, but a backup cut off mid-upload 30 hours ago left an open multipart upload and no object (and
+        // one started an hour ago is still uploading).
+        TestBackups.putDrillRecord(bucket, copy(bucket, appBackup, "cutoff", Duration.ofHours(3)), VerifyRecord.PASSED);
+        try (S3Client c = s3.s3()) {
+            for (Duration ago : List.of(Duration.ofHours(30), Duration.ofHours(1))) {
+                String key = new BackupKey(PREFIX, "cutoff", now.minus(ago)).dumpKey();
+                c.createMultipartUpload(b -> b.bucket(bucket).key(key));
+            }
+        }
         // gone: expected, never backed up (--expect).
 
         http.clear();
@@ -176,24 +185,26 @@ class RestoreCheckTest {
         JsonNode doc = Json.MAPPER.readTree(run.out()); // stdout is the document alone
         assertFalse(doc.get("ok").asBoolean());
         assertEquals(1, doc.get("exitCode").asInt());
-        Map<String, String> expected = Map.of("fresh", "ok", "stale", "stale", "unproven", "unverified", "shrunk", "anomaly", "leftover", "anomaly", "gone", "missing");
+        Map<String, String> expected = Map.of("fresh", "ok", "stale", "stale", "unproven", "unverified", "shrunk", "anomaly", "leftover", "anomaly",
+                "cutoff", "anomaly", "gone", "missing");
         assertEquals(new TreeMap<>(expected), verdicts(doc), run.toString());
         assertEquals("[]", problems(doc, "fresh"));
         assertTrue(problems(doc, "stale").contains("the newest complete backup is 2d 2h old") && problems(doc, "stale").contains("more than --max-age 1d 2h"), problems(doc, "stale"));
         assertTrue(problems(doc, "unproven").contains("FAILED: sales.orders: 19000 rows restored"), problems(doc, "unproven"));
         assertTrue(problems(doc, "shrunk").contains("smaller than the median of the 7 before it") && !problems(doc, "shrunk").contains("unverified"), problems(doc, "shrunk"));
         assertTrue(problems(doc, "leftover").contains("1 dump without a manifest older than --max-incomplete-age 1d"), problems(doc, "leftover"));
+        assertTrue(problems(doc, "cutoff").contains("1 upload of a dump never completed, older than --max-incomplete-age 1d"), problems(doc, "cutoff"));
         assertTrue(problems(doc, "gone").contains("no backup at all under its prefix, though it is expected"), problems(doc, "gone"));
 
         // One line per problem on stderr, verdict then name, each saying what to do; an annotation each (stdout is the JSON's).
         List<String> lines = run.err().lines().filter(l -> l.matches("(stale|unverified|anomaly|missing): [a-z]+: .*")).toList();
-        assertEquals(Set.of("stale", "unproven", "shrunk", "leftover", "gone"), new TreeSet<>(lines.stream().map(l -> l.split(": ")[1]).toList()), run.err());
-        assertEquals(5, lines.size(), run.err());
+        assertEquals(Set.of("stale", "unproven", "shrunk", "leftover", "cutoff", "gone"), new TreeSet<>(lines.stream().map(l -> l.split(": ")[1]).toList()), run.err());
+        assertEquals(6, lines.size(), run.err());
         assertTrue(run.err().contains("::error title=backup stale::stale: the newest complete backup"), run.err());
-        assertTrue(run.err().contains("6 names: 1 ok, 1 unverified, 2 anomaly, 1 stale, 1 missing: PROBLEMS"), run.err());
+        assertTrue(run.err().contains("7 names: 1 ok, 1 unverified, 3 anomaly, 1 stale, 1 missing: PROBLEMS"), run.err());
 
         String md = Files.readString(summary);
-        assertTrue(md.contains("PROBLEMS: 6 names") && md.contains("| `stale` | **stale** |") && md.contains("| `fresh` | ok |")
+        assertTrue(md.contains("PROBLEMS: 7 names") && md.contains("| `stale` | **stale** |") && md.contains("| `fresh` | ok |")
                 && md.contains("- missing: gone: no backup at all"), md);
 
         // The Prometheus file: valid exposition format, the same verdicts, ages and the time of the check.
@@ -209,18 +220,19 @@ class RestoreCheckTest {
         // Pings: success for the good name, /fail for the others and for the whole check; each body says why.
         Map<String, String> pings = new TreeMap<>();
         for (HttpRecorder.Request r : http.requests()) if (!r.path().startsWith("/hook/")) pings.put(r.path(), r.body());
-        assertEquals(Set.of("/ping/fresh", "/ping/stale/fail", "/ping/unproven/fail", "/ping/shrunk/fail", "/ping/leftover/fail", "/ping/gone/fail", "/whole/fail"),
+        assertEquals(Set.of("/ping/fresh", "/ping/stale/fail", "/ping/unproven/fail", "/ping/shrunk/fail", "/ping/leftover/fail", "/ping/cutoff/fail", "/ping/gone/fail",
+                "/whole/fail"),
                 pings.keySet());
         assertTrue(pings.get("/ping/stale/fail").contains("stale: stale: the newest complete backup"), pings.toString());
-        assertTrue(pings.get("/whole/fail").startsWith("5 of 6 backup names need attention"), pings.get("/whole/fail"));
+        assertTrue(pings.get("/whole/fail").startsWith("6 of 7 backup names need attention"), pings.get("/whole/fail"));
         // The webhook: one JSON POST, Slack's text field naming every problem.
         List<HttpRecorder.Request> hooks = http.requests().stream().filter(r -> r.path().startsWith("/hook/")).toList();
         assertEquals(1, hooks.size(), hooks.toString());
         assertEquals("POST", hooks.get(0).method());
         assertEquals("application/json", hooks.get(0).contentType());
         String text = Json.MAPPER.readTree(hooks.get(0).body()).get("text").asText();
-        assertTrue(text.startsWith("pgdump-s3: 5 of 6 backup names in s3://" + bucket + "/pg-backups/ need attention"), text);
-        for (String name : List.of("stale", "unproven", "shrunk", "leftover", "gone")) assertTrue(text.contains(": " + name + ": "), name + " in " + text);
+        assertTrue(text.startsWith("pgdump-s3: 6 of 7 backup names in s3://" + bucket + "/pg-backups/ need attention"), text);
+        for (String name : List.of("stale", "unproven", "shrunk", "leftover", "cutoff", "gone")) assertTrue(text.contains(": " + name + ": "), name + " in " + text);
         // The URLs are keys: never printed.
         assertFalse((run.out() + run.err() + md).contains("s3cr3tw3bh00k") || (run.out() + run.err() + md).contains("/ping/"), run.toString());
     }
@@ -334,10 +346,20 @@ class RestoreCheckTest {
         assertTrue(http.requests().get(0).body().startsWith("the check failed: "), http.requests().get(0).body());
     }
 
-    /** A role that may not list the bucket: 77. */
+    /**
+     * A role that may not list the bucket: 77. One that may read backups but not list multipart uploads (the restorer
+     * role): the check stands, and says what it could not look at.
+     */
     @Test
-    void accessDeniedIs77() throws Exception {
+    void accessDeniedIs77AndUploadsNotListableIsANote() throws Exception {
         try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+            FaultProxy.Rule uploads = proxy.error("no ListMultipartUploads", r -> r.method().equals("GET") && r.has("uploads"), -1, 403, "AccessDenied", "Access Denied");
+            Scripts.Run partly = Scripts.run(new Restore(), "check", "--bucket", green, "--endpoint-url", proxy.endpoint(), "--region", S3Server.REGION, "--json");
+            assertEquals(Exit.OK, partly.exit(), partly.toString());
+            assertTrue(uploads.applied() > 0);
+            assertTrue(partly.err().contains("note: open multipart uploads not checked: ") && partly.err().contains("s3:ListBucketMultipartUploads"), partly.err());
+            assertTrue(Json.MAPPER.readTree(partly.out()).get("uploadsNote").asText().startsWith("open multipart uploads not checked"), partly.out());
+
             proxy.error("deny", r -> true, -1, 403, "AccessDenied", "Access Denied");
             Scripts.Run run = Scripts.run(new Restore(), "check", "--bucket", green, "--endpoint-url", proxy.endpoint(), "--region", S3Server.REGION);
             assertEquals(Exit.NO_PERMISSION, run.exit(), run.toString());
