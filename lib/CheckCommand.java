@@ -25,9 +25,10 @@ import software.amazon.awssdk.services.s3.S3Client;
                 + " someone when not: exit 1 with one line per problem saying what to do.",
             "Per name: the age of the newest complete backup (stale beyond --max-age), of the newest one a restore drill passed for (unverified"
                 + " beyond --max-unverified-age, or when its newest drill failed), its size against the median of the " + BackupHealth.SIZE_WINDOW
-                + " before it (anomaly below --max-shrink), dumps left without a manifest (anomaly beyond --max-incomplete-age) and backups that are"
-                + " not complete (anomaly). A name that is expected (--expect, --names-file) or remembered (--state) but has no complete backup is missing.",
-            "Reads only (list and get): the restorer role setup-aws creates, or any role that may read the backups, is enough.",
+                + " before it (anomaly below --max-shrink), dumps left without a manifest and uploads never completed (anomaly beyond"
+                + " --max-incomplete-age) and backups that are not complete (anomaly). A name that is expected (--expect, --names-file) or remembered (--state) but has no complete backup is missing.",
+            "Reads only (list and get): the restorer role setup-aws creates, or any role that may read the backups, is enough (without"
+                + " s3:ListBucketMultipartUploads, uploads are not looked at, and a note says so). Docs: docs/watchdog.md.",
             "Outputs: a table, --json, the GitHub step summary and annotations, a Prometheus textfile (--prometheus), pings (--ping-url) and a"
                 + " webhook on problems (--webhook-url). A failed ping or webhook is reported and never changes the verdict.",
             "Exit 0: every name ok; 1: any problem; 69/77: the bucket could not be read; 78: an output file could not be written.", ""})
@@ -48,7 +49,7 @@ class CheckCommand implements Callable<Integer> {
     String maxShrink;
 
     @Option(names = "--max-incomplete-age", paramLabel = "DURATION", defaultValue = "${env:WATCH_MAX_INCOMPLETE_AGE:-24h}",
-            description = "A dump without a manifest (a backup still running, or one that failed) may be this old (env WATCH_MAX_INCOMPLETE_AGE; default ${DEFAULT-VALUE}).")
+            description = "A dump without a manifest, or an upload never completed (a backup still running, or one that failed) may be this old (env WATCH_MAX_INCOMPLETE_AGE; default ${DEFAULT-VALUE}).")
     String maxIncompleteAge;
 
     @Option(names = "--expect", paramLabel = "NAME", defaultValue = "${env:WATCH_EXPECT}",
