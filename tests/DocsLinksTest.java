@@ -91,18 +91,12 @@ class DocsLinksTest {
             Map<Path, Set<String>> anchorsByPage = new HashMap<>();
             List<String> broken = new ArrayList<>();
             for (Path page : pages) {
-                List<String> lines = read(page);
-                boolean inFence = false;
-                for (int i = 0; i < lines.size(); i++) {
-                    String line = lines.get(i);
-                    if (FENCE.matcher(line).find()) {
-                        inFence = !inFence;
-                        continue;
-                    }
-                    if (inFence || isIndentedCode(lines, i)) continue;
+                List<String> prose = prose(read(page));
+                for (int i = 0; i < prose.size(); i++) {
+                    if (prose.get(i) == null) continue;
                     // A link may wrap onto the next line of its paragraph: read on into it.
-                    String next = i + 1 < lines.size() && !FENCE.matcher(lines.get(i + 1)).find() ? lines.get(i + 1) : "";
-                    for (String target : targets(line, next)) {
+                    String next = i + 1 < prose.size() && prose.get(i + 1) != null ? prose.get(i + 1) : "";
+                    for (String target : targets(prose.get(i), next)) {
                         String problem = problem(root, page, target, anchorsByPage);
                         if (problem != null) broken.add(root.relativize(page) + ":" + (i + 1) + ": " + target + ": " + problem);
                     }
@@ -130,15 +124,8 @@ class DocsLinksTest {
         static Set<String> anchors(String markdown) {
             Set<String> anchors = new LinkedHashSet<>();
             Map<String, Integer> seen = new HashMap<>();
-            boolean inFence = false;
-            List<String> lines = markdown.lines().toList();
-            for (int i = 0; i < lines.size(); i++) {
-                String line = lines.get(i);
-                if (FENCE.matcher(line).find()) {
-                    inFence = !inFence;
-                    continue;
-                }
-                if (inFence || isIndentedCode(lines, i)) continue;
+            for (String line : prose(markdown.lines().toList())) {
+                if (line == null) continue;
                 Matcher h = HEADING.matcher(line);
                 if (h.matches()) {
                     String slug = slug(h.group(2));
@@ -180,6 +167,18 @@ class DocsLinksTest {
 
         private static String blankCode(String line) {
             return CODE_SPAN.matcher(line).replaceAll(m -> "x".repeat(m.group().length()));
+        }
+
+        /** The lines of a page with those of code blocks (fenced or indented) and fences as null: only prose has links and headings. */
+        private static List<String> prose(List<String> lines) {
+            List<String> prose = new ArrayList<>(lines.size());
+            boolean inFence = false;
+            for (int i = 0; i < lines.size(); i++) {
+                boolean fence = FENCE.matcher(lines.get(i)).find();
+                if (fence) inFence = !inFence;
+                prose.add(fence || inFence || isIndentedCode(lines, i) ? null : lines.get(i));
+            }
+            return prose;
         }
 
         /** A line of an indented code block: four spaces in, after a blank line or another such line (not a list's continuation). */
