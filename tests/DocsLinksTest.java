@@ -33,6 +33,14 @@ class DocsLinksTest {
         assertTrue(broken.isEmpty(), broken.size() + " broken link(s):\n" + String.join("\n", broken));
     }
 
+    /** Code comments, messages and the workflow template cite docs pages ("docs/architecture.md#manifest"): those resolve too. */
+    @Test
+    void everyDocsLinkInTheCodeResolves() throws IOException {
+        Path root = Scripts.repoRoot();
+        List<String> broken = Links.checkCode(root, codeFiles(root));
+        assertTrue(broken.isEmpty(), broken.size() + " broken docs link(s) in the code:\n" + String.join("\n", broken));
+    }
+
     @Test
     void theReadmeIsALandingPage() throws IOException {
         List<String> lines = Files.readAllLines(Scripts.repoRoot().resolve("README.md"), StandardCharsets.UTF_8);
@@ -56,6 +64,19 @@ class DocsLinksTest {
                 "docs/a.md:5: ../README.md#titel: no heading with this anchor in README.md"), broken);
     }
 
+    /** The code checker finds a cited page or anchor that is not there, and nothing else. */
+    @Test
+    void brokenDocsLinksInTheCodeAreReported() throws IOException {
+        Path root = Files.createTempDirectory("docs-links-code");
+        Files.createDirectories(root.resolve("docs"));
+        Files.createDirectories(root.resolve("lib"));
+        Files.writeString(root.resolve("docs/architecture.md"), "# Architecture\n\n## S3 layout\n");
+        Files.writeString(root.resolve("lib/Thing.java"), "/** Keys as in docs/architecture.md#s3-layout; see docs/architecture.md.\n"
+                + " * Wrong: docs/architecture.md#s3-layut, docs/gone.md, and https://example.com/docs/x.md#y is not ours. */\nclass Thing {}\n");
+        assertEquals(List.of("lib/Thing.java:2: docs/architecture.md#s3-layut: no heading with this anchor in docs/architecture.md",
+                "lib/Thing.java:2: docs/gone.md: no such file"), Links.checkCode(root, List.of(root.resolve("lib/Thing.java"))));
+    }
+
     /** GitHub's anchors: the heading's text, lowercased, punctuation dropped, each space a '-', repeats numbered. */
     @Test
     void anchorsAreMadeAsGitHubMakesThem() {
@@ -73,6 +94,22 @@ class DocsLinksTest {
             docs.filter(p -> p.getFileName().toString().endsWith(".md")).sorted().forEach(pages::add);
         }
         return pages;
+    }
+
+    /** The files that may cite docs pages: the scripts, lib/, the tests (but this one), the workflow template, bench/, .ci/. */
+    static List<Path> codeFiles(Path root) throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (String dir : List.of(".", "lib", "tests", "tests/support", "workflows", "bench", ".ci")) {
+            Path d = root.resolve(dir).normalize();
+            if (!Files.isDirectory(d)) continue;
+            try (Stream<Path> list = Files.list(d)) {
+                list.filter(Files::isRegularFile)
+                        .filter(p -> p.getFileName().toString().matches(".*\\.(java|yml|yaml|sh|py)|run"))
+                        .filter(p -> !p.getFileName().toString().equals("DocsLinksTest.java"))
+                        .sorted().forEach(files::add);
+            }
+        }
+        return files;
     }
 
     /** Links and anchors of Markdown pages, as GitHub renders them. */
@@ -99,6 +136,27 @@ class DocsLinksTest {
                     for (String target : targets(prose.get(i), next)) {
                         String problem = problem(root, page, target, anchorsByPage);
                         if (problem != null) broken.add(root.relativize(page) + ":" + (i + 1) + ": " + target + ": " + problem);
+                    }
+                }
+            }
+            return broken;
+        }
+
+        /** A docs page cited in code, "docs/PAGE.md" or "docs/PAGE.md#anchor", not as part of a URL or a longer path. */
+        private static final Pattern CODE_CITATION = Pattern.compile("(?<![\\w./:-])docs/[\\w.-]+\\.md(?:#[\\w-]+)?");
+
+        /** Every broken docs citation in {@code files}, as "file:line: citation: why"; citations resolve from the repository's root. */
+        static List<String> checkCode(Path root, List<Path> files) {
+            Map<Path, Set<String>> anchorsByPage = new HashMap<>();
+            List<String> broken = new ArrayList<>();
+            Path fromRoot = root.resolve("README.md");
+            for (Path file : files) {
+                List<String> lines = read(file);
+                for (int i = 0; i < lines.size(); i++) {
+                    Matcher m = CODE_CITATION.matcher(lines.get(i));
+                    while (m.find()) {
+                        String problem = problem(root, fromRoot, m.group(), anchorsByPage);
+                        if (problem != null) broken.add(root.relativize(file) + ":" + (i + 1) + ": " + m.group() + ": " + problem);
                     }
                 }
             }
