@@ -41,6 +41,15 @@ class DocsLinksTest {
         assertTrue(broken.isEmpty(), broken.size() + " broken docs link(s) in the code:\n" + String.join("\n", broken));
     }
 
+    /** The sections of docs/architecture.md that code comments cite in place of the old design.md's numbers. */
+    @Test
+    void theArchitecturePageHasTheSectionsCodeCites() throws IOException {
+        Set<String> anchors = Links.anchors(Files.readString(Scripts.repoRoot().resolve("docs/architecture.md"), StandardCharsets.UTF_8));
+        for (String cited : List.of("s3-layout", "manifest", "cli-conventions", "exit-codes", "safety-rules", "tests", "performance")) {
+            assertTrue(anchors.contains(cited), "docs/architecture.md has no section #" + cited + " (code comments cite it); it has " + anchors);
+        }
+    }
+
     @Test
     void theReadmeIsALandingPage() throws IOException {
         List<String> lines = Files.readAllLines(Scripts.repoRoot().resolve("README.md"), StandardCharsets.UTF_8);
