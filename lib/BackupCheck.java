@@ -50,7 +50,7 @@ final class BackupCheck {
                 uploads.computeIfAbsent(name, k -> new ArrayList<>()).add(up);
                 // A name whose only trace is an upload cut off long ago is one to judge (its first backup died);
                 // one still uploading is not yet.
-                if (Duration.between(up.startedAt(), now).compareTo(thresholds.maxIncompleteAge()) > 0) mark(known, name, "listed");
+                if (older(up.startedAt(), now, thresholds) && (up.initiated() == null || older(up.initiated(), now, thresholds))) mark(known, name, "listed");
             }
         } catch (AwsServiceException e) {
             // A role that may read backups but not list uploads (the restorer role): the rest of the check stands.
@@ -83,6 +83,10 @@ final class BackupCheck {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    private static boolean older(Instant t, Instant now, BackupHealth.Thresholds thresholds) {
+        return Duration.between(t, now).compareTo(thresholds.maxIncompleteAge()) > 0;
     }
 
     private static void mark(Map<String, List<String>> known, String name, String why) {
