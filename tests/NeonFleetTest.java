@@ -60,6 +60,11 @@ class NeonFleetTest {
             assertEquals(shop.defaultBranch().id, orders.branchId());
             assertEquals(org.id(), orders.orgId());
             assertEquals(0, e.count("connection_uri"), "discovery fetches no URI and no password");
+
+            // Neon's URI shape (no port, sslmode=require&channel_binding=require) is one the dump can use as it is.
+            ConnInfo uri = NeonFleet.connect(client(e, e.orgKey(org)), orders);
+            assertEquals(shop.defaultBranch().endpointId + ".us-east-2.aws.neon.invalid", uri.host());
+            assertFalse(uri.redacted().contains(shop.defaultBranch().roles.get("orders_owner").password()));
         }
     }
 
