@@ -33,10 +33,11 @@ import java.util.function.Consumer;
  *
  * <p>The key comes from {@code NEON_API_KEY} only (never an option: argv is visible to every process) and is sent
  * only in the Authorization header, only over https (http only to a loopback emulator), never in a message. Every
- * call is a GET, so every call may be retried: 429 after its Retry-After (or a back-off), 423 (an operation in
- * progress holds the project) after a pause, 5xx and network faults after a back-off; each within a bounded number of
- * attempts and a bounded total wait, then one {@link Failure} naming what failed. Requests are paced below Neon's
- * published limit (700 a minute, bursts of 40 a second per route) so that a fleet's discovery rarely meets a 429.
+ * call is a GET, so every call may be retried: 429 after its Retry-After (or a back-off), every thread of the client
+ * waiting with it (the limit is the key's), bounded by the total wait; 423 (an operation in progress holds the project)
+ * after a pause, 5xx and network faults after a back-off, bounded by the attempts and the total wait; then one
+ * {@link Failure} naming what failed. Requests are paced below Neon's published limit (700 a minute, bursts of 40 a
+ * second per route) so that a fleet's discovery meets no 429.
  */
 final class NeonApi implements AutoCloseable {
     static final String KEY_ENV = "NEON_API_KEY";
@@ -48,6 +49,8 @@ final class NeonApi implements AutoCloseable {
     static final int BRANCH_PAGE = 100;
     /** An answer larger than this is not one of Neon's (a page of 400 projects is well under 1 MiB). */
     private static final int MAX_BODY = 16 << 20;
+    /** Requests for one answer, 429s included: a limit that never lets up ends here even with a large wait budget. */
+    private static final int MAX_REQUESTS = 200;
     /** A runaway listing (a cursor that never ends) stops here instead of looping forever. */
     private static final int MAX_PAGES = 10_000;
 
@@ -243,10 +246,12 @@ final class NeonApi implements AutoCloseable {
         URI uri = uri(path, query);
         Duration waited = Duration.ZERO;
         ApiFailure last = null;
-        for (int attempt = 1; attempt <= policy.attempts(); attempt++) {
+        int attempt = 0; // failures (5xx, 423, network): at most policy.attempts
+        for (int sent = 1; sent <= MAX_REQUESTS; sent++) {
             Duration pause;
+            boolean rateLimited = false;
             try {
-                pacer.acquire();
+                pacer.acquire(sleeper);
                 HttpRequest request = HttpRequest.newBuilder(uri).GET().timeout(policy.requestTimeout())
                         .header("Authorization", "Bearer " + key).header("Accept", "application/json")
                         .header("User-Agent", Version.TOOL + "/" + Version.VERSION).build();
@@ -263,16 +268,24 @@ final class NeonApi implements AutoCloseable {
                 ErrorBody error = ErrorBody.of(bytes);
                 last = refusal(status, error, what);
                 if (status == 429) {
-                    pause = retryAfter(response).orElse(backoff(attempt));
+                    // Neon asks us to wait: not a failure of the request, so bounded by the time budget, not the attempts.
+                    // Every thread of this client waits (the limit is the key's), each a little longer than asked so
+                    // that they do not all come back in the same instant and meet the limit again.
+                    rateLimited = true;
+                    Duration asked = retryAfter(response).orElse(step(sent));
+                    pause = jitter(asked);
                     if (waited.plus(pause).compareTo(policy.maxWait()) > 0) {
-                        throw new ApiFailure(Exit.UNAVAILABLE, "the Neon API rate-limits us (429) and asks to wait " + pause.toSeconds() + " s more, beyond the "
+                        throw new ApiFailure(Exit.UNAVAILABLE, "the Neon API rate-limits us (429) and asks to wait " + asked.toSeconds() + " s more, beyond the "
                                 + policy.maxWait().toSeconds() + " s a request may wait, to " + what + ": run again later, or with fewer parallel jobs", 429, error.requestId, null);
                     }
+                    pacer.hold(pause);
                     warn.accept("Neon API: rate limited (429), waiting " + describe(pause) + " before trying again to " + what);
                 } else if (status == 423) {
+                    attempt++;
                     pause = retryAfter(response).orElse(policy.lockedPause());
                     warn.accept("Neon API: locked (423: " + error.message + "), waiting " + describe(pause) + " before trying again to " + what);
                 } else if (status >= 500) {
+                    attempt++;
                     pause = backoff(attempt);
                     warn.accept("Neon API: HTTP " + status + ", waiting " + describe(pause) + " before trying again to " + what);
                 } else {
@@ -282,13 +295,18 @@ final class NeonApi implements AutoCloseable {
                 String why = e instanceof java.net.http.HttpTimeoutException ? "no answer within " + policy.requestTimeout().toSeconds() + " s"
                         : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
                 last = new ApiFailure(Exit.UNAVAILABLE, "the Neon API at " + base.getHost() + " is unreachable (" + why + ") to " + what, 0, null, e);
+                attempt++;
                 pause = backoff(attempt);
                 warn.accept("Neon API: " + why + ", waiting " + describe(pause) + " before trying again to " + what);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new Failure(Exit.FAILED, "interrupted while asking the Neon API to " + what);
             }
-            if (attempt == policy.attempts()) break;
+            if (rateLimited) { // the pause is taken at the gate, in pacer.acquire
+                waited = waited.plus(pause);
+                continue;
+            }
+            if (attempt >= policy.attempts()) break;
             if (waited.plus(pause).compareTo(policy.maxWait()) > 0) break;
             try {
                 sleeper.sleep(pause);
@@ -298,7 +316,7 @@ final class NeonApi implements AutoCloseable {
             }
             waited = waited.plus(pause);
         }
-        if (last == null) throw new IllegalStateException("no attempt made (attempts < 1)");
+        if (last == null) throw new IllegalStateException("no request made");
         String tries = " (gave up after " + policy.attempts() + " attempts or " + policy.maxWait().toSeconds() + " s of waiting)";
         throw new ApiFailure(last.exitCode == Exit.FAILED ? Exit.UNAVAILABLE : last.exitCode, last.getMessage() + tries, last.status, last.requestId, last.getCause());
     }
@@ -340,9 +358,14 @@ final class NeonApi implements AutoCloseable {
     }
 
     /** 1, 2, 4, 8 ... s (at most 30 s), plus up to a quarter of it at random so parallel clients do not retry in step. */
-    private static Duration backoff(int attempt) {
-        long ms = Math.min(30_000L, 1000L << Math.min(attempt - 1, 5));
-        return Duration.ofMillis(ms + ThreadLocalRandom.current().nextLong(ms / 4 + 1));
+    private static Duration backoff(int attempt) { return jitter(step(attempt)); }
+
+    private static Duration step(int attempt) { return Duration.ofMillis(Math.min(30_000L, 1000L << Math.min(Math.max(attempt, 1) - 1, 5))); }
+
+    /** {@code d} plus up to a quarter of it (at least up to 250 ms) at random. */
+    static Duration jitter(Duration d) {
+        long ms = d.toMillis();
+        return Duration.ofMillis(ms + ThreadLocalRandom.current().nextLong(Math.max(ms / 4, 250) + 1));
     }
 
     private static String describe(Duration d) {
@@ -444,6 +467,7 @@ final class NeonApi implements AutoCloseable {
         private final int burst;
         private double tokens;
         private long last = System.nanoTime();
+        private long gate = System.nanoTime();
 
         Pacer(double perSecond, int burst) {
             this.perSecond = perSecond;
@@ -451,7 +475,17 @@ final class NeonApi implements AutoCloseable {
             this.tokens = this.burst;
         }
 
-        void acquire() throws InterruptedException {
+        /** No request of this client before {@code d} from now (a 429 is about the key, not the one request): acquire waits. */
+        synchronized void hold(Duration d) {
+            gate = Math.max(gate, System.nanoTime() + d.toNanos());
+        }
+
+        void acquire(Sleeper sleeper) throws InterruptedException {
+            long held;
+            synchronized (this) {
+                held = gate - System.nanoTime();
+            }
+            if (held > 0) sleeper.sleep(Duration.ofNanos(held));
             if (perSecond <= 0) return;
             long waitNanos;
             synchronized (this) {

@@ -135,6 +135,42 @@ class NeonFleetTest {
         }
     }
 
+    /** 40 projects: 1 listing + 40 branch listings + 40 database listings. */
+    static NeonApiEmulator.Org fortyProjects(NeonApiEmulator e) {
+        NeonApiEmulator.Org org = e.org("acme");
+        for (int i = 0; i < 40; i++) e.project(org, "p" + i).defaultBranch().database("neondb", "neondb_owner");
+        return org;
+    }
+
+    @Test
+    void aRateLimitedDiscoveryWaitsAndStillFindsEveryProject() {
+        try (NeonApiEmulator e = NeonApiEmulator.start(27)) {
+            NeonApiEmulator.Org org = fortyProjects(e);
+            e.rateLimit(5, 10); // far below Neon's: 8 unpaced threads run into it
+            List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
+            NeonApi unpaced = new NeonApi(e.baseUrl, e.orgKey(org), NeonApi.Policy.standard().withPacing(0, 1), d -> Thread.sleep(d.toMillis()), warnings::add);
+            NeonFleet.Discovery d = NeonFleet.discover(unpaced, NeonFleet.Selection.all(), 8, m -> { });
+            assertTrue(d.complete(), d.problems().toString());
+            assertEquals(40, d.databases().size());
+            assertTrue(e.requests().size() > 81, "some requests were refused and asked again: " + e.requests().size());
+            assertTrue(!warnings.isEmpty() && warnings.stream().allMatch(w -> w.contains("429")), warnings.toString());
+        }
+    }
+
+    @Test
+    void pacedBelowNeonsLimitDiscoveryMeetsNo429() {
+        try (NeonApiEmulator e = NeonApiEmulator.start(28)) {
+            NeonApiEmulator.Org org = fortyProjects(e);
+            e.rateLimit(40, 700 / 60.0); // Neon's published limit: 700 a minute, bursts of 40
+            List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
+            NeonApi paced = new NeonApi(e.baseUrl, e.orgKey(org), NeonApi.Policy.standard(), d -> Thread.sleep(d.toMillis()), warnings::add);
+            NeonFleet.Discovery d = NeonFleet.discover(paced, NeonFleet.Selection.all(), 8, m -> { });
+            assertEquals(40, d.databases().size());
+            assertEquals(81, e.requests().size(), "no request refused");
+            assertTrue(warnings.isEmpty(), warnings.toString());
+        }
+    }
+
     @Test
     void aRefusedKeyFailsTheWholeDiscovery() {
         try (NeonApiEmulator e = NeonApiEmulator.start(24)) {
