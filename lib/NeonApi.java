@@ -21,7 +21,7 @@ import java.util.function.Consumer;
 
 /**
  * A client of the Neon API (https://console.neon.tech/api/v2), reading only what fleet discovery needs
- * (docs/fleet.md#neon-api-endpoints lists every endpoint and field relied on):
+ * (docs/fleet-neon.md#endpoints-and-fields-relied-on lists every endpoint and field relied on):
  * <ul>
  *   <li>{@code GET /projects} (cursor, limit, org_id): {@code projects[].id/name/org_id}, {@code unavailable_project_ids},
  *       {@code pagination.cursor};</li>
