@@ -27,8 +27,8 @@ class BackupRulesTest {
     void tenThousandPartsHoldMoreThanATebibyteForEveryFirstPartSize() {
         for (long first : List.of(5 * MiB, 8 * MiB, 16 * MiB, 100 * MiB, 512 * MiB, GiB)) {
             long total = 0;
-            for (int part = 1; part <= Backup.PartSizes.MAX_PARTS; part++) {
-                long size = Backup.PartSizes.size(part, first);
+            for (int part = 1; part <= PartSizes.MAX_PARTS; part++) {
+                long size = PartSizes.size(part, first);
                 assertTrue(size >= 5 * MiB && size <= 5 * GiB, "part " + part + " of first " + first + ": " + size);
                 assertTrue(size <= Integer.MAX_VALUE, "a Java array holds it");
                 total += size;
@@ -39,27 +39,27 @@ class BackupRulesTest {
 
     @Test
     void defaultPartsStaySmallForDumpsUpToEightGigabytesThenDouble() {
-        long first = Backup.PartSizes.parse("8MiB");
+        long first = PartSizes.parse("8MiB");
         assertEquals(8 * MiB, first);
         long total = 0;
         for (int part = 1; part <= 1000; part++) {
-            assertEquals(8 * MiB, Backup.PartSizes.size(part, first));
-            total += Backup.PartSizes.size(part, first);
+            assertEquals(8 * MiB, PartSizes.size(part, first));
+            total += PartSizes.size(part, first);
         }
         assertTrue(total >= 8_000_000_000L, "" + total);
-        assertEquals(16 * MiB, Backup.PartSizes.size(1001, first));
-        assertEquals(32 * MiB, Backup.PartSizes.size(2001, first));
-        assertEquals(256 * MiB, Backup.PartSizes.size(10_000, first)); // the ceiling: 3 buffers stay under 1 GiB
+        assertEquals(16 * MiB, PartSizes.size(1001, first));
+        assertEquals(32 * MiB, PartSizes.size(2001, first));
+        assertEquals(256 * MiB, PartSizes.size(10_000, first)); // the ceiling: 3 buffers stay under 1 GiB
     }
 
     @Test
     void partSizeOption() {
-        assertEquals(5 * MiB, Backup.PartSizes.parse("5MiB"));
-        assertEquals(64 * MiB, Backup.PartSizes.parse("64M"));
-        assertEquals(GiB, Backup.PartSizes.parse("1GiB"));
-        assertEquals(6 * MiB, Backup.PartSizes.parse(String.valueOf(6 * MiB)));
+        assertEquals(5 * MiB, PartSizes.parse("5MiB"));
+        assertEquals(64 * MiB, PartSizes.parse("64M"));
+        assertEquals(GiB, PartSizes.parse("1GiB"));
+        assertEquals(6 * MiB, PartSizes.parse(String.valueOf(6 * MiB)));
         for (String bad : List.of("4MiB", "2GiB", "lots", "-8MiB", "99999999999999999999")) {
-            Failure f = assertThrows(Failure.class, () -> Backup.PartSizes.parse(bad), bad);
+            Failure f = assertThrows(Failure.class, () -> PartSizes.parse(bad), bad);
             assertEquals(Exit.USAGE, f.exitCode);
         }
     }
@@ -73,17 +73,17 @@ class BackupRulesTest {
                 List.of("--schema-only"), List.of("-v", "--no-owner", "--no-acl"), List.of("--filter=rules.txt"), List.of("-sv"),
                 List.of("--table", "f"), List.of("-T", "-d"), List.of("--exclude-tab=x"), List.of("--serializable-deferrable"),
                 List.of("--enable-row-security"))) {
-            assertEquals(ok, Backup.DumpArgs.check(ok), ok.toString());
+            assertEquals(ok, PgDumpArgs.check(ok), ok.toString());
         }
     }
 
     /** Flags backup acts on (its row counts follow pg_dump's row security and isolation), found however they are spelled. */
     @Test
     void flagsBackupActsOnAreFoundAbbreviatedToo() {
-        assertTrue(Backup.DumpArgs.has(List.of("-v", "--enable-row-sec"), "enable-row-security"));
-        assertTrue(Backup.DumpArgs.has(List.of("--serializable-deferrable"), "serializable-deferrable"));
-        assertTrue(!Backup.DumpArgs.has(List.of("--exclude-table=x", "-v"), "serializable-deferrable"));
-        assertEquals(List.of("-v", "--schema=public"), Backup.DumpArgs.without(List.of("-v", "--serializable", "--schema=public"), "serializable-deferrable"));
+        assertTrue(PgDumpArgs.has(List.of("-v", "--enable-row-sec"), "enable-row-security"));
+        assertTrue(PgDumpArgs.has(List.of("--serializable-deferrable"), "serializable-deferrable"));
+        assertTrue(!PgDumpArgs.has(List.of("--exclude-table=x", "-v"), "serializable-deferrable"));
+        assertEquals(List.of("-v", "--schema=public"), PgDumpArgs.without(List.of("-v", "--serializable", "--schema=public"), "serializable-deferrable"));
     }
 
     @Test
@@ -96,7 +96,7 @@ class BackupRulesTest {
                 List.of("mydb"), List.of("-t", "x", "mydb"), List.of("--", "x"),
                 // backup's own: its snapshot is shared with the exact row counts, its lock timeout bounds them too
                 List.of("--snapshot=00000003-1"), List.of("--lock-wait-timeout=10s"), List.of("--lock-wait-timeout", "10s"))) {
-            Failure f = assertThrows(Failure.class, () -> Backup.DumpArgs.check(bad), bad.toString());
+            Failure f = assertThrows(Failure.class, () -> PgDumpArgs.check(bad), bad.toString());
             assertEquals(Exit.USAGE, f.exitCode);
             assertTrue(f.getMessage().contains("is not allowed"), f.getMessage());
         }
@@ -106,17 +106,17 @@ class BackupRulesTest {
 
     @Test
     void compressionDefaultsToTheBestTheClientOffers() {
-        assertEquals(new Backup.Compression("--compress=6", "gzip:6"), Backup.Compression.choose(null, 14));
-        assertEquals(new Backup.Compression("--compress=6", "gzip:6"), Backup.Compression.choose(null, 15));
-        assertEquals(new Backup.Compression("--compress=zstd", "zstd"), Backup.Compression.choose(null, 16));
-        assertEquals(new Backup.Compression("--compress=zstd", "zstd"), Backup.Compression.choose(" ", 17));
-        assertEquals(new Backup.Compression("--compress=lz4:3", "lz4:3"), Backup.Compression.choose("lz4:3", 17));
-        assertEquals(new Backup.Compression("--compress=0", "none"), Backup.Compression.choose("0", 15));
-        assertEquals(new Backup.Compression("--compress=9", "gzip:9"), Backup.Compression.choose("9", 15));
-        assertEquals("none", Backup.Compression.label("none"));
-        assertEquals(new Backup.Compression("--compress=gzip:9", "gzip:9"), Backup.Compression.choose("gzip:9", 16));
+        assertEquals(new DumpCompression("--compress=6", "gzip:6"), DumpCompression.choose(null, 14));
+        assertEquals(new DumpCompression("--compress=6", "gzip:6"), DumpCompression.choose(null, 15));
+        assertEquals(new DumpCompression("--compress=zstd", "zstd"), DumpCompression.choose(null, 16));
+        assertEquals(new DumpCompression("--compress=zstd", "zstd"), DumpCompression.choose(" ", 17));
+        assertEquals(new DumpCompression("--compress=lz4:3", "lz4:3"), DumpCompression.choose("lz4:3", 17));
+        assertEquals(new DumpCompression("--compress=0", "none"), DumpCompression.choose("0", 15));
+        assertEquals(new DumpCompression("--compress=9", "gzip:9"), DumpCompression.choose("9", 15));
+        assertEquals("none", DumpCompression.label("none"));
+        assertEquals(new DumpCompression("--compress=gzip:9", "gzip:9"), DumpCompression.choose("gzip:9", 16));
         for (String notFor15 : List.of("zstd", "gzip:9", "none", "10")) {
-            Failure f = assertThrows(Failure.class, () -> Backup.Compression.choose(notFor15, 15), notFor15);
+            Failure f = assertThrows(Failure.class, () -> DumpCompression.choose(notFor15, 15), notFor15);
             assertEquals(Exit.USAGE, f.exitCode);
             assertTrue(f.getMessage().contains("pg_dump 16"), f.getMessage());
         }
@@ -126,7 +126,7 @@ class BackupRulesTest {
 
     @Test
     void fleetFile() {
-        List<Backup.Target> targets = Backup.Fleet.parse(List.of(
+        List<BackupTarget> targets = FleetFile.parse(List.of(
                 "# production",
                 "  app=postgresql://u:p@h1/app?sslmode=require  ",
                 "",
@@ -142,7 +142,7 @@ class BackupRulesTest {
 
         for (List<String> bad : List.of(List.of("just words"), List.of("Bad Name=postgresql://u@h/db"), List.of("x=${UNSET_VAR}"),
                 List.of("x=mysql://u:secret@h/db"), List.of("# only a comment"))) {
-            Failure f = assertThrows(Failure.class, () -> Backup.Fleet.parse(bad, "fleet.txt", Map.of()), bad.toString());
+            Failure f = assertThrows(Failure.class, () -> FleetFile.parse(bad, "fleet.txt", Map.of()), bad.toString());
             assertEquals(Exit.USAGE, f.exitCode);
             assertTrue(!f.getMessage().contains("secret"), f.getMessage());
         }
@@ -151,7 +151,7 @@ class BackupRulesTest {
     /** The forms a fleet line arrives in from editors and secret stores: a BOM, quotes, spaces around '='. */
     @Test
     void fleetFileForgivesBomAndQuotes() {
-        List<Backup.Target> targets = Backup.Fleet.parse(List.of(
+        List<BackupTarget> targets = FleetFile.parse(List.of(
                 "\uFEFFapp=postgresql://u:pw@h1/app",
                 "\"postgresql://u:pw@h2/sales\"",
                 "neon = 'postgresql://u:pw@ep-x.aws.neon.tech/neondb?sslmode=require'",
@@ -172,7 +172,7 @@ class BackupRulesTest {
                 "app:" + secret + "@host/db", "\"jdbc:postgresql://app:" + secret + "@host/db\"", secret + "@host/db?sslmode=require",
                 "x=postgresql://app:" + secret + "@host/db?sslmdoe=require", "x=postgresql://app:" + secret + "@host:0/db",
                 "app " + secret + " = postgresql://u@h/db")) {
-            Failure f = assertThrows(Failure.class, () -> Backup.Fleet.parse(List.of(line), "fleet.txt", Map.of()), line);
+            Failure f = assertThrows(Failure.class, () -> FleetFile.parse(List.of(line), "fleet.txt", Map.of()), line);
             assertEquals(Exit.USAGE, f.exitCode, line);
             String m = f.getMessage().toLowerCase(java.util.Locale.ROOT);
             assertTrue(m.startsWith("fleet.txt line 1: "), m);

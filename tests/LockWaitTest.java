@@ -131,17 +131,17 @@ class LockWaitTest {
 
     @Test
     void lockWaitTimeoutValues() {
-        assertEquals(300_000, Backup.LockWait.parse(Backup.LockWait.DEFAULT));
-        assertEquals(2_000, Backup.LockWait.parse("2s"));
-        assertEquals(2_000, Backup.LockWait.parse("2"));
-        assertEquals(90 * 60_000, Backup.LockWait.parse("90min"));
-        assertEquals(1_500, Backup.LockWait.parse("1500ms"));
-        assertEquals(0, Backup.LockWait.parse("0"));
+        assertEquals(300_000, LockWaitTimeout.parse(LockWaitTimeout.DEFAULT));
+        assertEquals(2_000, LockWaitTimeout.parse("2s"));
+        assertEquals(2_000, LockWaitTimeout.parse("2"));
+        assertEquals(90 * 60_000, LockWaitTimeout.parse("90min"));
+        assertEquals(1_500, LockWaitTimeout.parse("1500ms"));
+        assertEquals(0, LockWaitTimeout.parse("0"));
         for (String bad : List.of("soon", "-1s", "2d", "25h", "1.5m")) {
-            assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> Backup.LockWait.parse(bad), bad).exitCode);
+            assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> LockWaitTimeout.parse(bad), bad).exitCode);
         }
         Map<String, Long> limits = Map.of("10GiB", 10L << 30, "0", -1L, "unlimited", Long.MAX_VALUE, "500MB", 500L << 20);
-        for (var e : limits.entrySet()) assertEquals(e.getValue(), Backup.CountLimit.parse(e.getKey()), e.getKey());
-        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> Backup.CountLimit.parse("big")).exitCode);
+        for (var e : limits.entrySet()) assertEquals(e.getValue(), ExactCountLimit.parse(e.getKey()), e.getKey());
+        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> ExactCountLimit.parse("big")).exitCode);
     }
 }
