@@ -102,6 +102,9 @@ import software.amazon.awssdk.services.s3.S3Client;
  *       and write the manifest last. Any failure, or SIGTERM/Ctrl-C, aborts the upload instead: a failed dump
  *       never becomes a visible backup.</li>
  * </ol>
+ * These steps live in lib/: {@link DatabaseBackup} runs them for one database, with {@link PgDumpArgs},
+ * {@link MultipartStreamUpload}, {@link TocCounter}, {@link ArchiveRows} and {@link StoredBackup}; {@link BackupReport}
+ * renders the run's end. This file is the options and the story: options → plan → act → report.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
         subcommands = AutoComplete.GenerateCompletion.class,

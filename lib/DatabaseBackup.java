@@ -46,7 +46,7 @@ final class DatabaseBackup {
         this.alone = alone;
     }
 
-    /** Never throws: a failure becomes a failed Result with its exit code and one-line error. */
+    /** Never throws: a failure becomes a failed BackupResult with its exit code and one-line error. */
     BackupResult backup(BackupTarget t) {
         Stopwatch clock = Stopwatch.start();
         try {
