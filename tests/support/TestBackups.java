@@ -94,7 +94,7 @@ final class TestBackups {
                 Files.write(file, bytes);
                 PgTools.Result r = PgTools.run(List.of(pg.tool("pg_restore").path().toString(), "--list", file.toString()), Map.of(), null, 120);
                 if (r.exitCode() != 0) throw new IllegalStateException("pg_restore --list failed: " + r.stderr());
-                return (int) r.stdout().lines().filter(l -> !l.isBlank() && !l.startsWith(";")).count();
+                return TocEntries.count(r.stdout().lines().toList()); // as backup.java counts them
             } finally {
                 Files.deleteIfExists(file);
             }
