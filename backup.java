@@ -67,6 +67,9 @@
 //SOURCES lib/DatabaseBackup.java
 //SOURCES lib/BackupResult.java
 //SOURCES lib/BackupReport.java
+//SOURCES lib/SpoolWatch.java
+//SOURCES lib/ConnectionBudget.java
+//SOURCES lib/ParallelBackup.java
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -174,6 +177,18 @@ class Backup implements Callable<Integer> {
                     + " and the manifest has no archive row counts.")
     boolean noReadBack;
 
+    @Option(names = "--parallel", paramLabel = "N", defaultValue = "${env:BACKUP_PARALLEL:-0}",
+            description = "Dump each database with N pg_dump workers (pg_dump -Fd -j N, for large databases): each table's file goes to S3 as soon as"
+                    + " pg_dump has closed it and leaves the spool; the backup is a set of objects under NAME_STAMP.dump.d/ (restore with --jobs)."
+                    + " N is lowered to what the server's connection limits allow. Needs Linux and a direct (unpooled) connection"
+                    + " (env BACKUP_PARALLEL; default: 0, one custom-format stream).")
+    int parallel;
+
+    @Option(names = "--spool", paramLabel = "DIR", defaultValue = "${env:BACKUP_SPOOL_DIR}",
+            description = "Where --parallel keeps the files pg_dump is writing, in a private directory deleted at the end; it must have room for the"
+                    + " N largest tables at once (checked before the dump, exit 78) (env BACKUP_SPOOL_DIR; default: the system's temp directory).")
+    Path spool;
+
     @Mixin StorageOptions storage = new StorageOptions();
     @Mixin OutputOptions output = new OutputOptions();
 
@@ -190,6 +205,11 @@ class Backup implements Callable<Integer> {
         storage.validate();
         long firstPartSize = PartSizes.parse(partSize);
         if (jobs < 1) throw Failure.usage("--jobs must be at least 1");
+        if (parallel < 0) throw Failure.usage("--parallel must be 0 (one stream) or a number of pg_dump workers");
+        if (parallel > 0 && allowPooler) {
+            throw Failure.usage("--parallel cannot go through a connection pooler (pg_dump's workers share one snapshot, which needs a direct connection): drop --allow-pooler");
+        }
+        Path spoolDir = spool != null ? spool : Path.of(System.getProperty("java.io.tmpdir"));
         long lockWaitMillis = LockWaitTimeout.parse(lockWaitTimeout);
         long countLimitBytes = ExactCountLimit.parse(exactCountLimit);
         List<String> extraArgs = PgDumpArgs.check(pgDumpArgs);
@@ -199,7 +219,7 @@ class Backup implements Callable<Integer> {
         String bucket = storage.bucket();
         String prefix = storage.prefix();
         DatabaseBackup.Settings settings = new DatabaseBackup.Settings(pgDumpPath, compress, allowPooler, sourceMoved, lockWaitMillis, exactCountLimit,
-                countLimitBytes, recipients, !noReadBack, extraArgs, firstPartSize, storage.aws, output.verbose);
+                countLimitBytes, recipients, !noReadBack, extraArgs, firstPartSize, storage.aws, output.verbose, parallel, spoolDir);
 
         // Act: the preflight proves the bucket takes our writes, then each database is backed up.
         List<BackupResult> results;

@@ -21,7 +21,15 @@ final class DatabaseBackup {
     /** What backup's options decide for every database of a run. */
     record Settings(String pgDumpPath, String compress, boolean allowPooler, boolean sourceMoved, long lockWaitMillis, String exactCountLimit,
                     long countLimitBytes, List<String> recipients, boolean readBack, List<String> extraArgs, long firstPartSize, AwsOptions aws,
-                    boolean verbose) {}
+                    boolean verbose, int parallel, java.nio.file.Path spool) {
+        /** As before --parallel existed: one custom-format stream per database. */
+        Settings(String pgDumpPath, String compress, boolean allowPooler, boolean sourceMoved, long lockWaitMillis, String exactCountLimit,
+                 long countLimitBytes, List<String> recipients, boolean readBack, List<String> extraArgs, long firstPartSize, AwsOptions aws,
+                 boolean verbose) {
+            this(pgDumpPath, compress, allowPooler, sourceMoved, lockWaitMillis, exactCountLimit, countLimitBytes, recipients, readBack, extraArgs,
+                    firstPartSize, aws, verbose, 0, null);
+        }
+    }
 
     private final S3Client s3;
     private final String bucket;
@@ -89,6 +97,11 @@ final class DatabaseBackup {
         if (!settings.allowPooler()) {
             PoolerCheck.Finding pooler = PoolerCheck.probe(psql, conn);
             if (pooler.pgbouncer() && !pooler.sessionMode()) PoolerCheck.refuse(pooler, conn.host());
+            if (pooler.pgbouncer() && settings.parallel() > 0) {
+                // pg_dump -j: every worker imports the leader's snapshot, which needs one server behind all of them, held for the whole dump.
+                throw new Failure(Exit.CONFIG, pooler.version() + " at " + conn.host() + " is a connection pooler: --parallel needs a direct connection"
+                        + " (its workers share one snapshot); use the server's own host and port");
+            }
             if (pooler.pgbouncer()) note.accept("note: " + pooler.version() + " in session pooling mode at " + conn.host() + ": pg_dump keeps one server session");
         }
         PgTools.Tool pgDump = PgTools.select("pg_dump", settings.pgDumpPath(), server.major());
@@ -102,6 +115,10 @@ final class DatabaseBackup {
             snapshot = DumpSnapshot.begin(session, new DumpSnapshot.Settings(settings.lockWaitMillis(), PgDumpArgs.has(extraArgs, "enable-row-security"),
                     PgDumpArgs.has(extraArgs, "serializable-deferrable"), settings.countLimitBytes()), warn);
             List<UserTables.Table> userTables = snapshot.tables();
+            if (settings.parallel() > 0) {
+                return new ParallelBackup(s3, bucket, settings, err, note, warn).run(t, conn, clock, psql, server, pgDump, compression, source, snapshot,
+                        userTables, prefix);
+            }
             return stream(t, conn, clock, psql, server, pgDump, compression, source, snapshot, userTables);
         } finally {
             if (snapshot != null) snapshot.close();

@@ -37,9 +37,44 @@ record Manifest(
         Integer tocEntries,
         List<TableStat> tables,
         List<String> pgDumpArgs,
-        Source source) {
+        Source source,
+        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) List<DumpObject> objects) {
 
     static final int CURRENT_FORMAT = 1;
+    /**
+     * A directory-format backup (backup --parallel): {@code format} "directory", {@code dumpKey} the objects' common
+     * key prefix (ending in ".dump.d/"), {@code objects} every object with its size and SHA-256, {@code sizeBytes}
+     * their sum and {@code sha256} the SHA-256 of {@link #objectList}. A new formatVersion, because its dumpKey no
+     * longer names one object: a reader that knows only format 1 refuses it cleanly ("manifest from a newer version")
+     * instead of restoring a single object that is not there.
+     */
+    static final int DIRECTORY_FORMAT = 2;
+
+    /** One object of a directory-format backup: its file name in pg_dump's directory, the stored bytes' size and SHA-256. */
+    record DumpObject(String name, long sizeBytes, String sha256) {}
+
+    /**
+     * What a directory backup's {@code sha256} is the SHA-256 of: one line per object, in name order,
+     * {@code "<sha256> <sizeBytes> <name>\n"} (UTF-8), so the one checksum covers every object's content.
+     */
+    static String objectList(List<DumpObject> objects) {
+        StringBuilder sb = new StringBuilder();
+        objects.stream().sorted(java.util.Comparator.comparing(DumpObject::name))
+                .forEach(o -> sb.append(o.sha256()).append(' ').append(o.sizeBytes()).append(' ').append(o.name()).append('\n'));
+        return sb.toString();
+    }
+
+    /** Whether this is a directory-format backup (several objects under {@code dumpKey}). */
+    boolean directory() { return formatVersion == DIRECTORY_FORMAT && objects != null; }
+
+    /** As written before {@code objects} existed: a custom-format backup, one dump object. */
+    Manifest(int formatVersion, String tool, String toolVersion, String name, String database, String host, String dumpKey,
+             String startedAt, String finishedAt, long sizeBytes, String sha256, String pgDumpVersion, String serverVersion,
+             String format, String compression, Encryption encryption, Integer tocEntries, List<TableStat> tables,
+             List<String> pgDumpArgs, Source source) {
+        this(formatVersion, tool, toolVersion, name, database, host, dumpKey, startedAt, finishedAt, sizeBytes, sha256,
+                pgDumpVersion, serverVersion, format, compression, encryption, tocEntries, tables, pgDumpArgs, source, null);
+    }
 
     /**
      * The largest manifest (or drill record) any script reads: a manifest takes ~100 bytes per table, so 8 MiB holds
@@ -88,7 +123,7 @@ record Manifest(
     /** The same manifest without per-table statistics (a drill then checks the TOC and presence only). */
     Manifest withoutTables() {
         return new Manifest(formatVersion, tool, toolVersion, name, database, host, dumpKey, startedAt, finishedAt, sizeBytes, sha256,
-                pgDumpVersion, serverVersion, format, compression, encryption, tocEntries, null, pgDumpArgs, source);
+                pgDumpVersion, serverVersion, format, compression, encryption, tocEntries, null, pgDumpArgs, source, objects);
     }
 
     /**

@@ -36,7 +36,7 @@ final class PgDumpArgs {
         REFUSED.put("host", conn);
         REFUSED.put("port", conn);
         REFUSED.put("username", conn);
-        REFUSED.put("jobs", "pg_dump's parallel mode needs the directory format, which cannot be streamed (backup's own --jobs dumps several databases at once)");
+        REFUSED.put("jobs", "use backup's --parallel N, which runs pg_dump -Fd -j N and streams its files to S3 (backup's own --jobs dumps several databases at once)");
         REFUSED.put("compress", "use backup's --compress option, which is recorded in the manifest");
         REFUSED.put("password", "pg_dump must never prompt: the password comes from the database URL");
         REFUSED.put("snapshot", "backup exports its own snapshot, shared by pg_dump and the exact row counts");
@@ -59,6 +59,19 @@ final class PgDumpArgs {
         cmd.addAll(snapshotId == null ? extraArgs : without(extraArgs, "serializable-deferrable"));
         // The URL without its password: the password reaches pg_dump only through PGPASSWORD in its environment.
         cmd.addAll(List.of("--dbname", conn.withoutPassword()));
+        return cmd;
+    }
+
+    /**
+     * backup --parallel: the same command in pg_dump's directory format, {@code jobs} workers, into {@code dir} (which
+     * must not exist yet). --no-sync: the spool is deleted file by file as the files are uploaded, and pg_dump's final
+     * fsync walk would fail on a file that vanished under it; the copy that must be durable is S3's.
+     */
+    static List<String> directoryCommand(PgTools.Tool pgDump, DumpCompression compression, String snapshotId, long lockWaitMillis, List<String> extraArgs,
+                                         ConnInfo conn, int jobs, java.nio.file.Path dir) {
+        List<String> cmd = new ArrayList<>(command(pgDump, compression, snapshotId, lockWaitMillis, extraArgs, conn));
+        cmd.set(cmd.indexOf("--format=custom"), "--format=directory");
+        cmd.addAll(1, List.of("--jobs=" + jobs, "--file=" + dir, "--no-sync"));
         return cmd;
     }
 

@@ -1,0 +1,244 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * backup --parallel (issue 21): pg_dump -Fd -j N streamed file by file into S3. A backup restores exactly (pg_restore
+ * -Fd -j 2 from its objects gives an equal database), its manifest lists every object with the size and SHA-256 S3
+ * holds, and a failure at any stage (a data file, toc.dat, the manifest, pg_dump itself) leaves no manifest, none of
+ * the run's objects and an empty spool.
+ */
+class ParallelBackupTest {
+    static PgServer pg;
+    static S3Server s3;
+    static String source;
+
+    @BeforeAll
+    static void sample() {
+        pg = PgServer.get();
+        s3 = S3Server.get();
+        source = SampleDatabase.create(pg, "parallel_src");
+        // Enough rows that the big tables' files are written while others are already uploaded.
+        pg.sql(source, "create table public.bulk as select g as id, md5(g::text) as payload from generate_series(1, 200000) g; analyze");
+    }
+
+    @AfterAll
+    static void drop() { pg.dropDatabase(source); }
+
+    static Scripts.Run backup(String endpoint, String bucket, Path spool, String... extra) {
+        List<String> args = new ArrayList<>(List.of("--database-url", pg.url(source), "--name", "big", "--bucket", bucket, "--endpoint-url", endpoint,
+                "--region", S3Server.REGION, "--parallel", "2", "--spool", spool.toString()));
+        args.addAll(List.of(extra));
+        return Scripts.run(new Backup(), args.toArray(String[]::new));
+    }
+
+    @Test
+    void aParallelBackupRoundTripsExactly() throws Exception {
+        String bucket = s3.createBucket("parallel-rt");
+        Path spool = Files.createTempDirectory("spool");
+        Scripts.Run run = backup(s3.endpoint, bucket, spool);
+        assertEquals(0, run.exit(), run.toString());
+        assertTrue(run.err().contains("-Fd -j 2"), run.err());
+        assertSpoolEmpty(spool);
+
+        JsonNode m = manifest(bucket);
+        assertEquals(2, m.get("formatVersion").asInt());
+        assertEquals("directory", m.get("format").asText());
+        String dirKey = m.get("dumpKey").asText();
+        assertTrue(dirKey.endsWith("/big/big_" + m.get("startedAt").asText().replace(":", "-").replace("Z", "") + "Z.dump.d/")
+                || dirKey.endsWith(".dump.d/"), dirKey);
+        Map<String, byte[]> objects = download(bucket, dirKey);
+        assertTrue(objects.containsKey("toc.dat"), objects.keySet().toString());
+        assertEquals(objects.size(), m.get("objects").size(), m.toString());
+        long total = 0;
+        List<Manifest.DumpObject> listed = new ArrayList<>();
+        for (JsonNode o : m.get("objects")) {
+            byte[] bytes = objects.get(o.get("name").asText());
+            assertNotNull(bytes, o.toString());
+            assertEquals(bytes.length, o.get("sizeBytes").asLong(), o.toString());
+            assertEquals(Digests.sha256Hex(bytes), o.get("sha256").asText(), o.toString());
+            total += bytes.length;
+            listed.add(new Manifest.DumpObject(o.get("name").asText(), bytes.length, Digests.sha256Hex(bytes)));
+        }
+        assertEquals(total, m.get("sizeBytes").asLong());
+        assertEquals(Digests.sha256Hex(Manifest.objectList(listed).getBytes(java.nio.charset.StandardCharsets.UTF_8)), m.get("sha256").asText());
+        assertTrue(m.get("tocEntries").asInt() > 10, m.toString());
+        assertEquals(200000, tableStat(m, "bulk").get("rowCount").asLong(), m.toString());
+
+        String target = pg.createDatabase("parallel_dst");
+        try {
+            restore(objects, target, false);
+            assertEquals(SampleDatabase.fingerprints(pg, source), SampleDatabase.fingerprints(pg, target));
+            assertEquals(SampleDatabase.schema(pg, source), SampleDatabase.schema(pg, target));
+        } finally {
+            pg.dropDatabase(target);
+        }
+    }
+
+    @Test
+    void anEncryptedParallelBackupStoresEachFileAsAnAgeFile() throws Exception {
+        String bucket = s3.createBucket("parallel-age");
+        Path spool = Files.createTempDirectory("spool");
+        Age.KeyPair keys = Age.generate();
+        Scripts.Run run = backup(s3.endpoint, bucket, spool, "--encrypt-to", keys.recipient());
+        assertEquals(0, run.exit(), run.toString());
+        assertSpoolEmpty(spool);
+        JsonNode m = manifest(bucket);
+        assertEquals("age", m.get("encryption").get("scheme").asText());
+        Map<String, byte[]> objects = download(bucket, m.get("dumpKey").asText());
+        for (Map.Entry<String, byte[]> e : objects.entrySet()) {
+            assertTrue(new String(e.getValue(), 0, 21, java.nio.charset.StandardCharsets.US_ASCII).startsWith("age-encryption.org/v1"), e.getKey());
+        }
+        Path identity = Files.createTempFile("id", ".txt");
+        Files.writeString(identity, keys.identity() + "\n");
+        Map<String, byte[]> plain = new HashMap<>();
+        for (Map.Entry<String, byte[]> e : objects.entrySet()) {
+            Process p = new ProcessBuilder("age", "-d", "-i", identity.toString()).start();
+            Thread feed = new Thread(() -> {
+                try (var in = p.getOutputStream()) { in.write(e.getValue()); } catch (java.io.IOException ignored) { }
+            });
+            feed.start();
+            plain.put(e.getKey(), p.getInputStream().readAllBytes());
+            feed.join();
+            assertEquals(0, p.waitFor(), "age -d " + e.getKey());
+        }
+        String target = pg.createDatabase("parallel_age_dst");
+        try {
+            restore(plain, target, false);
+            assertEquals(SampleDatabase.fingerprints(pg, source), SampleDatabase.fingerprints(pg, target));
+        } finally {
+            pg.dropDatabase(target);
+        }
+    }
+
+    /** A failure at each stage: the run fails, and no manifest, no object of the run and nothing in the spool is left. */
+    @Test
+    void aFailureAtAnyStageLeavesNothing() throws Exception {
+        Map<String, Predicate<FaultProxy.Request>> stages = new java.util.LinkedHashMap<>();
+        stages.put("a table's data file", r -> r.isPutObject() && r.key().contains(".dump.d/") && r.key().matches(".*/\\d+\\.dat.*"));
+        stages.put("toc.dat", r -> r.isPutObject() && r.key().endsWith(".dump.d/toc.dat"));
+        stages.put("the manifest", FaultProxy.Request::isManifestPut);
+        for (Map.Entry<String, Predicate<FaultProxy.Request>> stage : stages.entrySet()) {
+            String bucket = s3.createBucket("parallel-fail");
+            Path spool = Files.createTempDirectory("spool");
+            try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+                var rule = proxy.error("access denied on " + stage.getKey(), stage.getValue(), 1000, 403, "AccessDenied", "Access Denied");
+                Scripts.Run run = backup(proxy.endpoint(), bucket, spool);
+                assertTrue(rule.applied() > 0, stage.getKey() + ": the fault was never hit: " + run);
+                assertEquals(77, run.exit(), stage.getKey() + ": " + run);
+            }
+            assertEquals(List.of(), s3.keys(bucket), stage.getKey() + ": objects left behind");
+            assertSpoolEmpty(spool);
+        }
+    }
+
+    /** pg_dump writes every file and then exits 1: whatever was uploaded meanwhile is removed, and no manifest is written. */
+    @Test
+    void aPgDumpThatFailsLeavesNothing() throws Exception {
+        String bucket = s3.createBucket("parallel-pgdump-fails");
+        Path spool = Files.createTempDirectory("spool");
+        Path wrapper = Files.createTempFile("pg_dump", ".sh");
+        Files.writeString(wrapper, "#!/bin/sh\n\"" + pg.tool("pg_dump").path() + "\" \"$@\"\nstatus=$?\n"
+                + "case \"$1\" in --version) exit $status;; esac\necho 'pg_dump: error: simulated failure after the data' >&2\nexit 1\n");
+        wrapper.toFile().setExecutable(true);
+        Scripts.Run run = backup(s3.endpoint, bucket, spool, "--pg-dump", wrapper.toString());
+        assertEquals(1, run.exit(), run.toString());
+        assertTrue(run.err().contains("simulated failure"), run.err());
+        assertEquals(List.of(), s3.keys(bucket));
+        assertSpoolEmpty(spool);
+    }
+
+    @Test
+    void parallelRefusesAPooler() {
+        Scripts.Run run = Scripts.run(new Backup(), "--database-url", pg.url(source), "--bucket", "bkt-pooler", "--endpoint-url", s3.endpoint,
+                "--parallel", "2", "--allow-pooler");
+        assertEquals(64, run.exit(), run.toString());
+        assertTrue(run.err().contains("direct connection"), run.err());
+    }
+
+    @Test
+    void theSpoolMustHoldTheLargestTables() {
+        List<UserTables.Table> tables = List.of(new UserTables.Table("s", "a", "r", 1, 300L << 20), new UserTables.Table("s", "b", "r", 1, 200L << 20),
+                new UserTables.Table("s", "c", "r", 1, 100L << 20));
+        Failure f = assertThrows(Failure.class, () -> ParallelBackup.checkSpace(Path.of("/spool"), 2, tables, 500L << 20));
+        assertEquals(Exit.CONFIG, f.exitCode);
+        assertTrue(f.getMessage().contains("564.0 MiB") || f.getMessage().contains("564"), f.getMessage()); // 300 + 200 + 64 headroom
+        ParallelBackup.checkSpace(Path.of("/spool"), 2, tables, 600L << 20); // fits
+        ParallelBackup.checkSpace(Path.of("/spool"), 1, tables, 400L << 20); // one worker: the largest only
+    }
+
+    @Test
+    void workersAreCappedByTheConnectionsTheServerAllows() {
+        List<String> notes = new ArrayList<>();
+        assertEquals(3, ConnectionBudget.cap(8, new ConnectionBudget.Free(5, "the role's CONNECTION LIMIT 5"), notes::add));
+        assertTrue(notes.get(0).contains("lowered to 3") && notes.get(0).contains("CONNECTION LIMIT 5"), notes.toString());
+        assertEquals(4, ConnectionBudget.cap(4, new ConnectionBudget.Free(100, "max_connections"), notes::add));
+        Failure f = assertThrows(Failure.class, () -> ConnectionBudget.cap(2, new ConnectionBudget.Free(2, "max_connections"), notes::add));
+        assertEquals(Exit.CONFIG, f.exitCode);
+    }
+
+    @Test
+    void aRoleConnectionLimitLowersTheWorkers() {
+        String role = "par_limited_" + System.nanoTime() % 100000;
+        pg.sql("postgres", "create role " + role + " login superuser connection limit 4 password 'pw-par'");
+        try {
+            ConnectionBudget.Free free = ConnectionBudget.measure(pg.psql(),
+                    ConnInfo.parse("postgresql://" + role + ":pw-par@" + pg.url(source).substring(pg.url(source).lastIndexOf('@') + 1)));
+            assertEquals(4, free.connections(), free.toString());
+            assertTrue(free.limit().contains("CONNECTION LIMIT 4"), free.toString());
+        } finally {
+            pg.sql("postgres", "drop role " + role);
+        }
+    }
+
+    static void restore(Map<String, byte[]> objects, String target, boolean unused) throws Exception {
+        Path dir = Files.createTempDirectory("restore-dir");
+        for (Map.Entry<String, byte[]> e : objects.entrySet()) Files.write(dir.resolve(e.getKey()), e.getValue());
+        PgTools.Tool pgRestore = pg.tool("pg_restore");
+        ConnInfo conn = pg.conn(target);
+        PgTools.Result r = PgTools.run(List.of(pgRestore.path().toString(), "--no-owner", "--no-acl", "--exit-on-error", "-j", "2", "-d",
+                conn.withoutPassword(), dir.toString()), conn.childEnvironment(), null, 600);
+        assertEquals(0, r.exitCode(), r.stderr());
+        PgServer.deleteTree(dir);
+    }
+
+    static JsonNode manifest(String bucket) throws Exception {
+        List<String> keys = s3.keys(bucket);
+        String key = keys.stream().filter(k -> k.endsWith(".manifest.json")).findFirst().orElseThrow(() -> new AssertionError(keys.toString()));
+        return Json.MAPPER.readTree(s3.s3().getObjectAsBytes(b -> b.bucket(bucket).key(key)).asUtf8String());
+    }
+
+    static Map<String, byte[]> download(String bucket, String dirKey) {
+        Map<String, byte[]> out = new HashMap<>();
+        for (String k : s3.keys(bucket)) {
+            if (!k.startsWith(dirKey)) continue;
+            out.put(k.substring(dirKey.length()), s3.s3().getObjectAsBytes(b -> b.bucket(bucket).key(k)).asByteArray());
+        }
+        return out;
+    }
+
+    static JsonNode tableStat(JsonNode m, String table) {
+        for (JsonNode t : m.get("tables")) if (t.get("table").asText().equals(table)) return t;
+        throw new AssertionError("no table " + table + " in " + m);
+    }
+
+    static void assertSpoolEmpty(Path spool) throws Exception {
+        try (var files = Files.list(spool)) {
+            assertFalse(files.findAny().isPresent(), "the spool " + spool + " is not empty");
+        }
+    }
+}
