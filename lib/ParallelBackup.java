@@ -55,6 +55,8 @@ final class ParallelBackup {
     private final Set<String> stored = ConcurrentHashMap.newKeySet();
     private final Set<MultipartStreamUpload> inFlight = ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
+    /** Set just before the manifest PUT: from then on the backup may be complete, and an interruption keeps its objects. */
+    private volatile boolean manifestSent;
 
     ParallelBackup(S3Client s3, String bucket, DatabaseBackup.Settings settings, PrintWriter err, Consumer<String> note, Consumer<String> warn) {
         this.s3 = s3;
@@ -163,6 +165,7 @@ final class ParallelBackup {
                     pgDump.version(), server.version(), "directory", compression.label(),
                     encrypted ? new Manifest.Encryption(Age.SCHEME, settings.recipients()) : null, TocEntries.count(tocLines), rows.tables(),
                     settings.extraArgs().stream().map(Redact::text).toList(), source, List.copyOf(objects));
+            manifestSent = true;
             new StoredBackup(s3, bucket, key).writeManifest(manifest, warn);
             checkStored(dirKey, objects); // still all there after the manifest (a prune or a person may delete meanwhile)
             double secs = clock.seconds();
@@ -172,8 +175,12 @@ final class ParallelBackup {
         } catch (Throwable e) {
             cancelled = true;
             if (dumpProc != null) destroyTree(dumpProc);
-            uploaders.shutdownNow();
+            // Uploads in flight end on their own (each checks cancelled before its last request): interrupting one could
+            // leave a request S3 still carries out after the deletions below.
+            uploaders.shutdown();
             uploaders.awaitTermination(60, TimeUnit.SECONDS);
+            uploaders.shutdownNow();
+            if (manifestSent && manifestMayExist(key)) throw e; // its objects are the backup's, whatever failed after the manifest
             String problem = deleteStored(s3);
             if (problem != null) {
                 Failure f = Errors.classify(e);
@@ -207,6 +214,7 @@ final class ParallelBackup {
                 sha.update(bytes);
                 size = bytes.length;
                 if (cancelled) throw new Failure(Exit.FAILED, "interrupted");
+                stored.add(objectKey); // before the request: one whose answer is lost may still have stored it
                 put(objectKey, bytes);
             } else {
                 MultipartStreamUpload upload = MultipartStreamUpload.create(s3, bucket, objectKey, settings.firstPartSize());
@@ -214,6 +222,7 @@ final class ParallelBackup {
                 try {
                     size = upload.pump(in, sha::update);
                     if (cancelled) throw new Failure(Exit.FAILED, "interrupted");
+                    stored.add(objectKey);
                     upload.complete(size);
                 } catch (Throwable e) {
                     upload.abortAfterFailure(s3);
@@ -223,7 +232,6 @@ final class ParallelBackup {
                 }
             }
         }
-        stored.add(objectKey);
         Files.delete(file);
         synchronized (progress) { progress.add(size); }
         return new Manifest.DumpObject(name, size, Digests.hex(sha.digest()));
@@ -292,6 +300,15 @@ final class ParallelBackup {
         }
     }
 
+    /** Whether the manifest is there (or whether it is cannot be told): then the objects it names must stay. */
+    private boolean manifestMayExist(BackupKey key) {
+        try {
+            return StoredObject.find(s3, bucket, key.manifestKey()) != null;
+        } catch (RuntimeException e) {
+            return true;
+        }
+    }
+
     /** After a failure: removes what this run stored (no manifest names it); null, or what could not be removed. */
     private String deleteStored(S3Client client) {
         for (MultipartStreamUpload u : List.copyOf(inFlight)) u.abortAfterFailure(client);
@@ -316,6 +333,12 @@ final class ParallelBackup {
         cancelled = true;
         PgTools.Streaming p = proc;
         if (p != null) destroyTree(p);
+        if (manifestSent) {
+            // The manifest may be stored by now: deleting its objects could turn a good backup into a broken one.
+            System.err.println("backup: interrupted while the manifest was being written: the backup may be complete; check it with restore list");
+            deleteTree(spool);
+            return;
+        }
         try (S3Client client = AwsClients.s3(settings.aws())) {
             String problem = deleteStored(client);
             System.err.println("backup: interrupted: pg_dump stopped" + (problem == null ? ", the objects already stored deleted" : "; " + problem));
@@ -328,8 +351,15 @@ final class ParallelBackup {
     private static void destroyTree(PgTools.Streaming p) {
         ProcessHandle h = p.process().toHandle();
         List<ProcessHandle> children = h.descendants().toList();
-        p.close();
         for (ProcessHandle c : children) c.destroy();
+        p.close();
+        for (ProcessHandle c : children) {
+            try {
+                c.onExit().get(5, TimeUnit.SECONDS); // no worker writes into the spool after it is deleted
+            } catch (Exception stillThere) {
+                c.destroyForcibly();
+            }
+        }
     }
 
     private static void throwIfFailed(List<Future<Manifest.DumpObject>> uploads) throws Exception {

@@ -162,6 +162,43 @@ class ParallelBackupTest {
         assertSpoolEmpty(spool);
     }
 
+    /** SIGTERM while the third data file is uploading: pg_dump and its workers stop, the stored objects are deleted, the spool is empty. */
+    @Test
+    void sigtermLeavesNothing() throws Exception {
+        String bucket = s3.createBucket("parallel-term");
+        Path spool = Files.createTempDirectory("spool");
+        java.util.concurrent.atomic.AtomicInteger dataPuts = new java.util.concurrent.atomic.AtomicInteger();
+        try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+            var hold = proxy.hold("third data file held", r -> r.isPutObject() && r.key().matches(".*\\.dump\\.d/\\d+\\.dat.*")
+                    && dataPuts.incrementAndGet() == 3, 1);
+            Map<String, String> env = new HashMap<>(s3.env());
+            List<String> args = List.of("--database-url", pg.url(source), "--name", "big", "--bucket", bucket, "--endpoint-url", proxy.endpoint(),
+                    "--region", S3Server.REGION, "--parallel", "2", "--spool", spool.toString());
+            Process child = Scripts.start("Backup", env, args);
+            var err = new java.io.ByteArrayOutputStream();
+            Thread drain = new Thread(() -> { try { child.getErrorStream().transferTo(err); } catch (java.io.IOException ignored) { } });
+            drain.start();
+            child.getOutputStream().close();
+            try {
+                hold.awaitHit(java.time.Duration.ofSeconds(120));
+            } catch (AssertionError e) {
+                child.destroyForcibly();
+                throw new AssertionError(e.getMessage() + "\n" + err, e);
+            }
+            assertTrue(s3.keys(bucket).stream().anyMatch(k -> k.contains(".dump.d/")), "an object was stored before the signal");
+            List<ProcessHandle> children = child.toHandle().descendants().toList();
+            child.toHandle().destroy(); // SIGTERM
+            assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            drain.join();
+            for (ProcessHandle c : children) c.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS); // pg_dump and its workers stopped
+            Output.record("", err.toString());
+            assertTrue(err.toString().contains("interrupted"), err.toString());
+            // Checked while the held request is still held: a request already sent when the signal came may land later.
+            assertEquals(List.of(), s3.keys(bucket), err.toString());
+        }
+        assertSpoolEmpty(spool);
+    }
+
     @Test
     void parallelRefusesAPooler() {
         Scripts.Run run = Scripts.run(new Backup(), "--database-url", pg.url(source), "--bucket", "bkt-pooler", "--endpoint-url", s3.endpoint,
