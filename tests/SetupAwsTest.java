@@ -40,7 +40,7 @@ class SetupAwsTest {
 
     // ------------------------------------------------------------------ policy documents (pure)
 
-    static SetupAws.Settings settings(String... args) {
+    static SetupSettings settings(String... args) {
         SetupAws cmd = new SetupAws();
         List<String> all = new ArrayList<>(List.of("--bucket", "acme-backups", "--region", "eu-central-1", "--github-repo", "octo-org/app"));
         all.addAll(List.of(args));
@@ -69,19 +69,19 @@ class SetupAwsTest {
     @Test
     void trustPolicyPinsAudienceAndExactSubject() {
         assertEquals(expectedTrust("repo:octo-org/app:ref:refs/heads/main"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings().subject()), "default: branch main");
+                IamPolicies.trustPolicy(OIDC_ARN, settings().subject()), "default: branch main");
         assertEquals(expectedTrust("repo:octo-org/app:ref:refs/heads/release/2.x"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--branch", "release/2.x").subject()));
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--branch", "release/2.x").subject()));
         assertEquals(expectedTrust("repo:octo-org/app:ref:refs/heads/prod"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--branch", "refs/heads/prod").subject()), "a full ref is accepted");
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--branch", "refs/heads/prod").subject()), "a full ref is accepted");
         assertEquals(expectedTrust("repo:octo-org/app:environment:production"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--environment", "production").subject()));
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--environment", "production").subject()));
         assertEquals(expectedTrust("repo:octo-org@123456/app@789012:ref:refs/heads/main"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--subject-prefix", "repo:octo-org@123456/app@789012").subject()));
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--subject-prefix", "repo:octo-org@123456/app@789012").subject()));
         assertEquals(expectedTrust("repo:octo-org@123456/app@789012:environment:backups"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--subject-prefix", "octo-org@123456/app@789012", "--environment", "backups").subject()));
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--subject-prefix", "octo-org@123456/app@789012", "--environment", "backups").subject()));
         // Never a pattern: the documents use StringEquals only, and no value has a wildcard.
-        String text = SetupAws.Policies.trustPolicy(OIDC_ARN, settings().subject()).toString();
+        String text = IamPolicies.trustPolicy(OIDC_ARN, settings().subject()).toString();
         assertFalse(text.contains("StringLike") || text.contains("*"), text);
     }
 
@@ -105,8 +105,8 @@ class SetupAwsTest {
     static final String KEY = "arn:aws:kms:eu-central-1:" + ACCOUNT + ":key/1234abcd-12ab-34cd-56ef-1234567890ab";
     static final String VIA = " {\"StringEquals\":{\"kms:ViaService\":\"s3.eu-central-1.amazonaws.com\"}}";
 
-    static JsonNode permissions(SetupAws.RoleKind kind, String kmsKey) {
-        return SetupAws.Policies.permissionPolicy(kind, "aws", "acme-backups", "pg-backups", kmsKey, "eu-central-1");
+    static JsonNode permissions(RoleKind kind, String kmsKey) {
+        return IamPolicies.permissionPolicy(kind, "aws", "acme-backups", "pg-backups", kmsKey, "eu-central-1");
     }
 
     /** s3:PutObject as a create only (AWS's "enforce conditional writes"): with If-None-Match, or staging a multipart upload. */
@@ -122,37 +122,37 @@ class SetupAwsTest {
                 "s3:AbortMultipartUpload " + B + "/pg-backups/*",
                 "s3:ListMultipartUploadParts " + B + "/pg-backups/*",
                 "s3:GetObject " + B + "/pg-backups/*",
-                "s3:DeleteObject " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.ALL, null)), "one role: everything the scripts do");
+                "s3:DeleteObject " + B + "/pg-backups/*"), grants(permissions(RoleKind.ALL, null)), "one role: everything the scripts do");
         assertEquals(Set.of(LIST,
                 CREATE, STAGE,
                 "DENY s3:PutObject " + B + "/pg-backups/*.verify.json",
                 "s3:GetObject " + B + "/pg-backups/*.manifest.json",
                 "s3:AbortMultipartUpload " + B + "/pg-backups/*",
-                "s3:ListMultipartUploadParts " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.WRITER, null)),
+                "s3:ListMultipartUploadParts " + B + "/pg-backups/*"), grants(permissions(RoleKind.WRITER, null)),
                 "writer: create only, read manifests only, no delete, no drill records");
         assertEquals(Set.of(LIST,
                 "s3:ListBucketMultipartUploads " + B,
                 "s3:AbortMultipartUpload " + B + "/pg-backups/*",
                 "s3:DeleteObject " + B + "/pg-backups/*",
                 "s3:GetObject " + B + "/pg-backups/*.manifest.json",
-                "s3:GetObject " + B + "/pg-backups/*.verify.json"), grants(permissions(SetupAws.RoleKind.PRUNER, null)),
+                "s3:GetObject " + B + "/pg-backups/*.verify.json"), grants(permissions(RoleKind.PRUNER, null)),
                 "pruner: list, read manifests and drill records (only complete backups count), delete");
         assertEquals(Set.of(LIST,
                 "s3:GetObject " + B + "/pg-backups/*",
-                "s3:PutObject " + B + "/pg-backups/*.verify.json"), grants(permissions(SetupAws.RoleKind.RESTORER, null)), "restorer: read; write only verify records");
+                "s3:PutObject " + B + "/pg-backups/*.verify.json"), grants(permissions(RoleKind.RESTORER, null)), "restorer: read; write only verify records");
 
         // With a KMS key: data keys and decryption for the roles that put or get, and only through S3 in that region.
         String kms = "kms:GenerateDataKey " + KEY + VIA;
         String decrypt = "kms:Decrypt " + KEY + VIA;
-        assertTrue(grants(permissions(SetupAws.RoleKind.WRITER, KEY)).containsAll(Set.of(kms, decrypt)), "multipart uploads with SSE-KMS need both");
-        assertTrue(grants(permissions(SetupAws.RoleKind.RESTORER, KEY)).containsAll(Set.of(kms, decrypt)));
-        assertTrue(grants(permissions(SetupAws.RoleKind.ALL, KEY)).containsAll(Set.of(kms, decrypt)));
-        assertEquals(Set.of(decrypt), grants(permissions(SetupAws.RoleKind.PRUNER, KEY)).stream().filter(g -> g.startsWith("kms:")).collect(java.util.stream.Collectors.toSet()),
+        assertTrue(grants(permissions(RoleKind.WRITER, KEY)).containsAll(Set.of(kms, decrypt)), "multipart uploads with SSE-KMS need both");
+        assertTrue(grants(permissions(RoleKind.RESTORER, KEY)).containsAll(Set.of(kms, decrypt)));
+        assertTrue(grants(permissions(RoleKind.ALL, KEY)).containsAll(Set.of(kms, decrypt)));
+        assertEquals(Set.of(decrypt), grants(permissions(RoleKind.PRUNER, KEY)).stream().filter(g -> g.startsWith("kms:")).collect(java.util.stream.Collectors.toSet()),
                 "reading manifests needs decryption, no data keys");
 
         // Nothing broad, in any design: no action wildcard, no version deletes, no bucket administration, and no
         // s3:PutObject on PREFIX/* that could replace an object (only the conditional creates above).
-        for (SetupAws.RoleKind k : SetupAws.RoleKind.values()) {
+        for (RoleKind k : RoleKind.values()) {
             for (String g : grants(permissions(k, KEY))) {
                 if (g.startsWith("DENY ")) continue;
                 if (g.startsWith("s3:PutObject ")) assertTrue(g.equals(CREATE) || g.equals(STAGE) || g.equals("s3:PutObject " + B + "/pg-backups/*.verify.json"), g);
@@ -196,7 +196,7 @@ class SetupAwsTest {
                 new Row("----", "s3:ListBucket", "", Map.of("s3:prefix", "other-team/"), "list another prefix"),
                 new Row("----", "s3:ListBucket", "", Map.of(), "list the whole bucket"));
         List<String> wrong = new ArrayList<>();
-        SetupAws.RoleKind[] kinds = {SetupAws.RoleKind.ALL, SetupAws.RoleKind.WRITER, SetupAws.RoleKind.PRUNER, SetupAws.RoleKind.RESTORER};
+        RoleKind[] kinds = {RoleKind.ALL, RoleKind.WRITER, RoleKind.PRUNER, RoleKind.RESTORER};
         for (Row row : rows) {
             String resource = row.key().isEmpty() ? B : B + "/" + row.key();
             IamSimulator.Request request = new IamSimulator.Request(row.action(), resource, row.context(), row.what());
@@ -239,11 +239,11 @@ class SetupAwsTest {
 
     @Test
     void settingsAndDefaults() {
-        SetupAws.Settings s = settings();
-        assertEquals("pgdump-s3-acme-backups", s.roleName(SetupAws.RoleKind.ALL));
-        assertEquals(List.of(SetupAws.RoleKind.ALL), s.kinds());
+        SetupSettings s = settings();
+        assertEquals("pgdump-s3-acme-backups", s.roleName(RoleKind.ALL));
+        assertEquals(List.of(RoleKind.ALL), s.kinds());
         assertEquals(6 * 3600, s.maxSessionSeconds());
-        SetupAws.Settings split = settings("--split-roles", "--role-name", "nightly", "--object-lock-days", "7");
+        SetupSettings split = settings("--split-roles", "--role-name", "nightly", "--object-lock-days", "7");
         assertEquals(List.of("nightly-writer", "nightly-pruner", "nightly-restorer"), split.kinds().stream().map(split::roleName).toList());
         assertTrue(split.versioning(), "Object Lock needs versioning");
         // A long bucket name still leaves room for the longest suffix, and stays unique per bucket.
@@ -282,27 +282,27 @@ class SetupAwsTest {
 
     @Test
     void policiesAreComparedByMeaning() {
-        JsonNode ours = SetupAws.Policies.trustPolicy(OIDC_ARN, "repo:o/r:ref:refs/heads/main");
+        JsonNode ours = IamPolicies.trustPolicy(OIDC_ARN, "repo:o/r:ref:refs/heads/main");
         // IAM returns role documents URL-encoded, and may write one-element lists as plain values and reorder.
         String encoded = URLEncoder.encode(ours.toString(), StandardCharsets.UTF_8).replace("+", "%20");
-        assertEquals(ours, SetupAws.PolicyJson.parse(encoded));
+        assertEquals(ours, PolicyJson.parse(encoded));
         JsonNode reshaped = json("""
                 {"Statement": {"Condition": {"StringEquals": {"token.actions.githubusercontent.com:sub": ["repo:o/r:ref:refs/heads/main"],
                   "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}, "Action": ["sts:AssumeRoleWithWebIdentity"],
                   "Principal": {"Federated": ["%s"]}, "Effect": "Allow", "Sid": "GitHubActionsOidc"}, "Version": "2012-10-17"}
                 """.formatted(OIDC_ARN));
-        assertTrue(SetupAws.PolicyJson.same(ours, reshaped));
-        JsonNode other = SetupAws.Policies.trustPolicy(OIDC_ARN, "repo:o/r:ref:refs/heads/dev");
-        assertFalse(SetupAws.PolicyJson.same(ours, other));
-        String diff = SetupAws.PolicyJson.diff(ours, other);
+        assertTrue(PolicyJson.same(ours, reshaped));
+        JsonNode other = IamPolicies.trustPolicy(OIDC_ARN, "repo:o/r:ref:refs/heads/dev");
+        assertFalse(PolicyJson.same(ours, other));
+        String diff = PolicyJson.diff(ours, other);
         assertTrue(diff.contains("- ") && diff.contains("refs/heads/main") && diff.contains("+ ") && diff.contains("refs/heads/dev"), diff);
         assertTrue(diff.indexOf("refs/heads/main") < diff.indexOf("refs/heads/dev"), "removed line first:\n" + diff);
 
-        JsonNode w = permissions(SetupAws.RoleKind.WRITER, null);
+        JsonNode w = permissions(RoleKind.WRITER, null);
         var reversed = Json.MAPPER.createArrayNode();
         for (int i = w.get("Statement").size() - 1; i >= 0; i--) reversed.add(w.get("Statement").get(i));
         JsonNode reordered = ((ObjectNode) w.deepCopy()).set("Statement", reversed);
-        assertTrue(SetupAws.PolicyJson.same(w, reordered), "statement order does not matter");
+        assertTrue(PolicyJson.same(w, reordered), "statement order does not matter");
     }
 
     @Test
@@ -312,14 +312,14 @@ class SetupAwsTest {
                   {"Sid": "AuditorRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
                   {"Sid": "PgdumpS3DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::old"}]}
                 """);
-        JsonNode merged = SetupAws.Policies.bucketPolicy(existing, "arn:aws:s3:::b");
+        JsonNode merged = IamPolicies.bucketPolicy(existing, "arn:aws:s3:::b");
         assertEquals(2, merged.get("Statement").size(), merged.toString());
         assertEquals(existing.get("Statement").get(0), merged.get("Statement").get(0), "the other statement is kept as it was");
         assertEquals(json("""
                 {"Sid": "PgdumpS3DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
                  "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
                 """), merged.get("Statement").get(1), "ours is replaced by the desired one");
-        assertEquals(1, SetupAws.Policies.bucketPolicy(null, "arn:aws:s3:::b").get("Statement").size());
+        assertEquals(1, IamPolicies.bucketPolicy(null, "arn:aws:s3:::b").get("Statement").size());
     }
 
     // ------------------------------------------------------------------ against the emulator
@@ -344,7 +344,7 @@ class SetupAwsTest {
     static IamClient iam() { return AwsClients.iam(S3Server.get().options()); }
 
     static JsonNode trustOf(IamClient iam, String role) {
-        return SetupAws.PolicyJson.parse(iam.getRole(r -> r.roleName(role)).role().assumeRolePolicyDocument());
+        return PolicyJson.parse(iam.getRole(r -> r.roleName(role)).role().assumeRolePolicyDocument());
     }
 
     @Test
@@ -377,8 +377,8 @@ class SetupAwsTest {
             assertTrue(iam.listOpenIDConnectProviders().openIDConnectProviderList().stream().anyMatch(p -> p.arn().equals(OIDC_ARN)));
             assertEquals(List.of("sts.amazonaws.com"), iam.getOpenIDConnectProvider(r -> r.openIDConnectProviderArn(OIDC_ARN)).clientIDList());
             assertEquals(expectedTrust("repo:octo-org/app:ref:refs/heads/main"), trustOf(iam, role));
-            assertEquals(permissionsFor(SetupAws.RoleKind.ALL, bucket), SetupAws.PolicyJson.parse(
-                    iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+            assertEquals(permissionsFor(RoleKind.ALL, bucket), PolicyJson.parse(
+                    iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
             assertEquals(21600, iam.getRole(r -> r.roleName(role)).role().maxSessionDuration());
         }
         // What to set in GitHub, as fields.
@@ -404,8 +404,8 @@ class SetupAwsTest {
         assertTrue(second.out().contains("branch main by default"), "says which branch it trusts by default:\n" + second.out());
     }
 
-    static JsonNode permissionsFor(SetupAws.RoleKind kind, String bucket) {
-        return SetupAws.Policies.permissionPolicy(kind, "aws", bucket, "pg-backups", null, "us-east-1");
+    static JsonNode permissionsFor(RoleKind kind, String bucket) {
+        return IamPolicies.permissionPolicy(kind, "aws", bucket, "pg-backups", null, "us-east-1");
     }
 
     @Test
@@ -444,8 +444,8 @@ class SetupAwsTest {
                 if (!i.get("resource").asText().equals("oidc-provider")) assertEquals("create", i.get("action").asText(), i.toString());
             });
             JsonNode writerPolicy = null;
-            for (JsonNode i : report.get("items")) if (i.get("name").asText().equals(role + "-writer/" + SetupAws.POLICY_NAME)) writerPolicy = i.get("desired");
-            assertEquals(SetupAws.Policies.permissionPolicy(SetupAws.RoleKind.WRITER, "aws", bucket, "pg-backups", null, "us-east-1"), writerPolicy);
+            for (JsonNode i : report.get("items")) if (i.get("name").asText().equals(role + "-writer/" + IamPlanner.POLICY_NAME)) writerPolicy = i.get("desired");
+            assertEquals(IamPolicies.permissionPolicy(RoleKind.WRITER, "aws", bucket, "pg-backups", null, "us-east-1"), writerPolicy);
             assertTrue(plan.err().contains("would create") && plan.err().contains("sts:AssumeRoleWithWebIdentity"), "the plan shows the documents:\n" + plan.err());
             assertThrows(NoSuchBucketException.class, () -> s3.headBucket(r -> r.bucket(bucket)));
             for (String suffix : List.of("-writer", "-pruner", "-restorer")) {
@@ -457,7 +457,7 @@ class SetupAwsTest {
             assertEquals(0, setup("--bucket", bucket, "--github-repo", "octo-org/app").exit());
             s3.deletePublicAccessBlock(r -> r.bucket(bucket));
             String widened = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}";
-            iam.putRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME).policyDocument(widened));
+            iam.putRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME).policyDocument(widened));
             Scripts.Run drift = setup("--bucket", bucket, "--github-repo", "octo-org/app", "--dry-run", "--json");
             assertEquals(0, drift.exit(), drift.toString());
             List<String> acts = actions(json(drift.out()));
@@ -466,13 +466,13 @@ class SetupAwsTest {
             assertTrue(drift.err().contains("- ") && drift.err().contains("\"s3:*\""), "the diff shows the widening:\n" + drift.err());
             S3Exception noPab = assertThrows(S3Exception.class, () -> s3.getPublicAccessBlock(r -> r.bucket(bucket)));
             assertEquals("NoSuchPublicAccessBlockConfiguration", noPab.awsErrorDetails().errorCode());
-            assertEquals(json(widened), SetupAws.PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+            assertEquals(json(widened), PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
 
             // A real run repairs exactly that.
             Scripts.Run fix = setup("--bucket", bucket, "--github-repo", "octo-org/app", "--json");
             assertEquals(acts, actions(json(fix.out())));
-            assertEquals(permissionsFor(SetupAws.RoleKind.ALL, bucket),
-                    SetupAws.PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+            assertEquals(permissionsFor(RoleKind.ALL, bucket),
+                    PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
             assertTrue(s3.getPublicAccessBlock(r -> r.bucket(bucket)).publicAccessBlockConfiguration().blockPublicPolicy());
         }
     }
@@ -506,11 +506,11 @@ class SetupAwsTest {
             LifecycleRule noncurrent = rules.stream().filter(r -> r.noncurrentVersionExpiration() != null).findFirst().orElseThrow();
             assertEquals(30, noncurrent.noncurrentVersionExpiration().noncurrentDays());
             assertEquals("nightly/pg/", noncurrent.filter().prefix());
-            for (SetupAws.RoleKind k : List.of(SetupAws.RoleKind.WRITER, SetupAws.RoleKind.PRUNER, SetupAws.RoleKind.RESTORER)) {
+            for (RoleKind k : List.of(RoleKind.WRITER, RoleKind.PRUNER, RoleKind.RESTORER)) {
                 String role = "pgdump-s3-" + bucket + k.suffix;
                 assertEquals(expectedTrust("repo:octo-org/app:environment:production"), trustOf(iam, role));
-                assertEquals(SetupAws.Policies.permissionPolicy(k, "aws", bucket, "nightly/pg", key, region),
-                        SetupAws.PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+                assertEquals(IamPolicies.permissionPolicy(k, "aws", bucket, "nightly/pg", key, region),
+                        PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
                 assertEquals("arn:aws:iam::" + ACCOUNT + ":role/" + role, report.get("github").get("variables").get(k.variable).asText());
             }
         }
@@ -607,7 +607,7 @@ class SetupAwsTest {
     @Test
     void dryRunGuardRefusesMutatingCalls() {
         // The guard is what makes --dry-run safe by construction: a mutating call never leaves the process.
-        try (S3Client s3 = AwsClients.s3(S3Server.get().options(), new SetupAws.ReadOnlyGuard())) {
+        try (S3Client s3 = AwsClients.s3(S3Server.get().options(), new ReadOnlyGuard())) {
             String bucket = newBucket();
             Exception e = assertThrows(Exception.class, () -> s3.createBucket(r -> r.bucket(bucket)));
             assertTrue(String.valueOf(e.getMessage()).contains("dry run"), e.toString());
