@@ -29,6 +29,7 @@
 //SOURCES lib/Manifest.java
 //SOURCES lib/ConnInfo.java
 //SOURCES lib/PgTools.java
+//SOURCES lib/Lifeline.java
 //SOURCES lib/ChildEnvironment.java
 //SOURCES lib/ServiceFile.java
 //SOURCES lib/AwsClients.java
@@ -94,6 +95,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * restore: list, verify, restore and drill the backups written by backup (design.md sections 2-4).
@@ -282,10 +284,12 @@ class Restore implements Callable<Integer> {
             err.println("restore: verified: size and SHA-256 match the manifest" + (identities == null ? "" : ", decrypted with age")
                     + ", pg_restore reads " + toc + " TOC entries");
             boolean created = !state.exists() && Target.create(psql, target, err);
-            try {
-                PgRestore.run(pgRestore, target, how, file, err);
-            } catch (Failure f) {
-                throw restoreFailed(f, how, created, psql, target);
+            try (Interruption watch = Interruption.watch(psql, target, created, how.singleTransaction())) {
+                try {
+                    PgRestore.run(pgRestore, target, how, file, err, watch);
+                } catch (Failure f) {
+                    throw restoreFailed(f, how, created, psql, target);
+                }
             }
             return new Applied(created, toc);
         }
@@ -301,7 +305,9 @@ class Restore implements Callable<Integer> {
                                    PgTools.Tool pgRestore, PgRestore.Options how, Age.Identities identities, PrintWriter err) throws Exception {
         Manifest m = chosen.manifest();
         boolean created = !state.exists() && Target.create(psql, target, err);
-        try (PgTools.Streaming p = PgTools.start(PgRestore.command(pgRestore, target, how, null), target.childEnvironment())) {
+        try (Interruption watch = Interruption.watch(psql, target, created, how.singleTransaction());
+             PgTools.Streaming p = PgTools.start(Lifeline.wrap(PgRestore.command(pgRestore, target, how, null)), target.childEnvironment())) {
+            watch.pgRestore = p;
             Thread drain = Download.drain(p.stdout(), OutputStream.nullOutputStream());
             HoldBack held = new HoldBack(new BufferedOutputStream(p.stdin(), 256 * 1024), HoldBack.TAIL);
             Tolerant sink = new Tolerant(held);
@@ -347,6 +353,7 @@ class Restore implements Callable<Integer> {
                 }
             }
             int code = p.waitFor();
+            if (code == 0) watch.committed = true;
             drain.join(10_000);
             if (code != 0) throw restoreFailed(Errors.fromPgTool("pg_restore", code, p.stderr()), how, created, psql, target);
             err.println("restore: verified: size and SHA-256 match the manifest" + (decrypting == null ? "" : ", decrypted with age") + " (checked as it streamed)");
@@ -356,6 +363,8 @@ class Restore implements Callable<Integer> {
 
     /** A failed pg_restore, with what state it left the target in. */
     private static Failure restoreFailed(Failure f, PgRestore.Options how, boolean created, PgTools.Tool psql, ConnInfo target) {
+        // SIGTERM/Ctrl-C stopped pg_restore: the shutdown hook drops what this run created and says what is left.
+        if (Interruption.shuttingDown()) return new Failure(Exit.FAILED, "interrupted (SIGTERM/Ctrl-C) while pg_restore ran");
         String state;
         if (created) {
             boolean dropped = Target.drop(psql, target, null);
@@ -919,7 +928,8 @@ class Restore implements Callable<Integer> {
             try {
                 return Download.toFileVerdict(s3, bucket, manifest, file, identities, err);
             } catch (Failure f) {
-                if (f.exitCode != Exit.DATA_INVALID) throw f; // S3, the network, the local disk: says nothing about the backup
+                // S3, the network, a dump deleted meanwhile, the local disk (Download tells them from damage): says nothing about the backup
+                if (f.exitCode != Exit.DATA_INVALID) throw new Failure(f.exitCode, f.getMessage() + "; nothing recorded, the last drill record stands", f);
                 Long stored;
                 try {
                     stored = s3.headObject(b -> b.bucket(bucket).key(manifest.dumpKey())).contentLength();
@@ -1435,7 +1445,12 @@ class Restore implements Callable<Integer> {
         }
     }
 
-    /** Downloading a dump while hashing and counting it, resuming after a dropped connection. */
+    /**
+     * Downloading a dump while hashing and counting it, resuming after a dropped connection. Only the stored bytes
+     * give a verdict on a backup (65): a fault on the way (a body cut off, an answer shorter than S3 says the object
+     * is) is retried and at worst "S3 or the network is failing" (69), and a dump deleted after it was listed
+     * "vanished" (1): neither says anything about the backup, so a drill records no verdict for them.
+     */
     static final class Download {
         record Result(long size, String sha256) {}
 
@@ -1452,56 +1467,88 @@ class Restore implements Callable<Integer> {
                 GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(bucket).key(key);
                 if (offset > 0) request.range("bytes=" + offset + "-").ifMatch(etag);
                 boolean receiving = false;
+                String broke;
+                Throwable cause = null;
                 try (ResponseInputStream<GetObjectResponse> in = s3.getObject(request.build())) {
                     receiving = true;
-                    if (etag == null) {
-                        etag = in.response().eTag();
-                        Long length = in.response().contentLength();
-                        if (length != null && length != expectedSize) {
-                            throw new Failure(Exit.DATA_INVALID, "the stored dump " + key + " has " + length + " bytes, the manifest says " + expectedSize
+                    if (etag == null) etag = in.response().eTag();
+                    Long length = in.response().contentLength();
+                    if (length != null && length != expectedSize - offset) {
+                        // A well-formed answer that contradicts the manifest. Whether the stored object does is S3's to say.
+                        Long stored = storedSize(s3, bucket, key);
+                        if (stored != null && stored != expectedSize) {
+                            throw new Failure(Exit.DATA_INVALID, "the stored dump " + key + " has " + stored + " bytes, the manifest says " + expectedSize
                                     + ": the dump is damaged; choose another backup (restore list)");
                         }
-                    }
-                    int n;
-                    while ((n = in.read(buf)) > 0) {
-                        sha.update(buf, 0, n);
-                        offset += n;
+                        in.abort();
+                        broke = "S3 answered " + length + " bytes where " + (expectedSize - offset) + " were expected";
+                    } else {
+                        int n;
+                        while ((n = in.read(buf)) > 0) {
+                            sha.update(buf, 0, n);
+                            offset += n;
+                            try {
+                                sink.write(buf, 0, n);
+                            } catch (IOException e) {
+                                throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
+                            }
+                            progress.add(n);
+                        }
                         try {
-                            sink.write(buf, 0, n);
+                            sink.flush();
                         } catch (IOException e) {
                             throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
                         }
-                        progress.add(n);
+                        // An answer without a length that ends early is a body cut off like any other; more bytes than the
+                        // manifest says can only be what S3 stores, and the checksum verdict says so.
+                        complete = offset >= expectedSize;
+                        broke = "the answer ended at " + Progress.size(offset);
                     }
-                    try {
-                        sink.flush();
-                    } catch (IOException e) {
-                        throw new Failure(Exit.FAILED, "cannot write the download: " + e.getMessage(), e);
-                    }
-                    complete = true;
                 } catch (IOException | SdkClientException e) {
                     if (complete) break; // every byte arrived; only closing the connection failed
                     // The SDK retries requests itself; what it cannot retry is a body cut off half-way: resume from there.
                     if (!receiving) throw Errors.classify(e);
-                    if (++failures >= ATTEMPTS) {
-                        throw new Failure(Exit.UNAVAILABLE, "the download of s3://" + bucket + "/" + key + " broke off " + ATTEMPTS + " times, the last at "
-                                + Progress.size(offset) + " of " + Progress.size(expectedSize) + " (" + Errors.describe(e) + "): S3 or the network is failing; run the same command again", e);
-                    }
-                    err.println("download of " + key + " interrupted after " + Progress.size(offset) + " (" + Errors.describe(e) + "): resuming, attempt "
-                            + (failures + 1) + " of " + ATTEMPTS);
-                    err.flush();
-                    try {
-                        Thread.sleep(1000L * failures);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        throw new Failure(Exit.FAILED, "interrupted while downloading " + key);
-                    }
+                    broke = Errors.describe(e);
+                    cause = e;
                 } catch (NoSuchKeyException e) {
-                    throw new Failure(Exit.DATA_INVALID, "the dump " + key + " is missing from the bucket although its manifest exists");
+                    throw vanished(key);
+                }
+                if (complete) break;
+                if (++failures >= ATTEMPTS) {
+                    throw new Failure(Exit.UNAVAILABLE, "the download of s3://" + bucket + "/" + key + " broke off " + ATTEMPTS + " times, the last at "
+                            + Progress.size(offset) + " of " + Progress.size(expectedSize) + " (" + broke + "): S3 or the network failed, not the"
+                            + " backup; run the same command again", cause);
+                }
+                err.println("download of " + key + " interrupted after " + Progress.size(offset) + " (" + broke + "): resuming, attempt "
+                        + (failures + 1) + " of " + ATTEMPTS);
+                err.flush();
+                try {
+                    Thread.sleep(1000L * failures);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new Failure(Exit.FAILED, "interrupted while downloading " + key);
                 }
             }
             progress.done();
             return new Result(offset, HexFormat.of().formatHex(sha.digest()));
+        }
+
+        /** The dump's stored size as S3 states it (HeadObject), or null when that cannot be asked: then only a retry can tell. */
+        private static Long storedSize(S3Client s3, String bucket, String key) {
+            try {
+                return s3.headObject(b -> b.bucket(bucket).key(key)).contentLength();
+            } catch (S3Exception e) {
+                if (e.statusCode() == 404) throw vanished(key);
+                return null;
+            } catch (SdkClientException e) {
+                return null;
+            }
+        }
+
+        /** Deleted between the listing and the download: no verdict on the backup (exit 1, not 65). */
+        static Failure vanished(String key) {
+            return new Failure(Exit.FAILED, "the dump " + key + " vanished after it was listed (deleted by prune?): this says nothing about the backup's"
+                    + " data; run 'restore list' and choose a backup that is still there");
         }
 
         /** The checksum verdict: null when size and SHA-256 match the manifest, else the 65 to throw. */
@@ -1768,6 +1815,91 @@ class Restore implements Callable<Integer> {
         }
     }
 
+    /**
+     * A restore interrupted by SIGTERM or Ctrl-C (a cancelled CI job) once pg_restore writes to the target: the JVM's
+     * shutdown hook stops pg_restore, drops the database this run created with --create (whatever is in it is an
+     * unfinished restore: nothing with one transaction, a part without) and says so, or, for a database that existed,
+     * says whether anything was committed. If the drop fails, it prints the statement that drops it. After pg_restore
+     * finished, nothing is dropped. (SIGKILL runs no hook: then {@link Lifeline} stops pg_restore, and the database
+     * created for the restore stays, empty with one transaction.)
+     */
+    static final class Interruption implements AutoCloseable {
+        private static final Set<Interruption> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private static volatile boolean shuttingDown;
+        private static boolean hooked;
+
+        private final PgTools.Tool psql;
+        private final ConnInfo target;
+        private final boolean created;
+        private final boolean singleTransaction;
+        volatile PgTools.Streaming pgRestore;
+        /** pg_restore exited 0: the restore is in the target, whatever happens next. */
+        volatile boolean committed;
+
+        private Interruption(PgTools.Tool psql, ConnInfo target, boolean created, boolean singleTransaction) {
+            this.psql = psql;
+            this.target = target;
+            this.created = created;
+            this.singleTransaction = singleTransaction;
+        }
+
+        static synchronized Interruption watch(PgTools.Tool psql, ConnInfo target, boolean created, boolean singleTransaction) {
+            if (!hooked) {
+                Runtime.getRuntime().addShutdownHook(new Thread(Interruption::onShutdown, "restore-interrupted"));
+                hooked = true;
+            }
+            Interruption i = new Interruption(psql, target, created, singleTransaction);
+            RUNNING.add(i);
+            return i;
+        }
+
+        static boolean shuttingDown() { return shuttingDown; }
+
+        @Override
+        public void close() { RUNNING.remove(this); }
+
+        private static void onShutdown() {
+            shuttingDown = true;
+            for (Interruption i : List.copyOf(RUNNING)) System.err.println("restore: interrupted: " + i.cleanUp());
+            System.err.flush();
+        }
+
+        /** Stops pg_restore, drops what this run created, and returns what is left. */
+        private String cleanUp() {
+            PgTools.Streaming p = pgRestore;
+            if (p != null) p.close();
+            String db = "\"" + target.database() + "\"";
+            if (committed) return "pg_restore had finished: " + db + " holds the restored backup";
+            if (created) {
+                return dropCreated() ? "pg_restore stopped; the database " + db + " created for this restore was dropped"
+                        : "pg_restore stopped; the database " + db + " created for this restore is left on " + target.host()
+                            + " (empty, or a partial restore): drop it with DROP DATABASE " + Target.ident(target.database()) + " WITH (FORCE);";
+            }
+            return singleTransaction ? "pg_restore stopped before it committed: nothing from this backup was committed to " + db
+                    : db + " may hold a PARTIAL restore (no single transaction): drop it, or run the restore again with --clean";
+        }
+
+        /**
+         * DROP DATABASE through psql started here (zt-exec, which PgTools.query uses, cannot start a process once the
+         * JVM is shutting down); from postgres, else template1; bounded: the job's runner may SIGKILL us soon.
+         */
+        private boolean dropCreated() {
+            for (String via : List.of("postgres", "template1")) {
+                ConnInfo c = target.withDatabase(via);
+                List<String> cmd = List.of(psql.path().toString(), "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-d", c.withoutPassword(),
+                        "-c", "drop database if exists " + Target.ident(target.database()) + " with (force)");
+                try (PgTools.Streaming drop = PgTools.start(cmd, c.childEnvironment())) {
+                    drop.stdin().close();
+                    Download.drain(drop.stdout(), OutputStream.nullOutputStream());
+                    if (drop.process().waitFor(15, java.util.concurrent.TimeUnit.SECONDS) && drop.waitFor() == 0) return true;
+                } catch (Exception e) {
+                    // try the next maintenance database, then report what is left
+                }
+            }
+            return false;
+        }
+    }
+
     /** Writes everything to two streams (the download into two pg_restore processes). */
     static final class Tee extends OutputStream {
         private final OutputStream a;
@@ -1842,14 +1974,21 @@ class Restore implements Callable<Integer> {
 
         /** Restores {@code file} into {@code db}; pg_restore's failure becomes a Failure with its own messages. */
         static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err) throws Exception {
+            run(pgRestore, db, how, file, err, null);
+        }
+
+        /** The same, told to {@code watch} (null: none), which stops it on SIGTERM; it never outlives the JVM ({@link Lifeline}). */
+        static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err, Interruption watch) throws Exception {
             err.println("restore: pg_restore " + pgRestore.version() + " into \"" + db.database() + "\" ("
                     + (how.jobs() > 1 ? how.jobs() + " jobs" : how.singleTransaction() ? "one transaction" : "no single transaction")
                     + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "") + ")");
             err.flush();
-            try (PgTools.Streaming p = PgTools.start(command(pgRestore, db, how, file), db.childEnvironment())) {
+            try (PgTools.Streaming p = PgTools.start(Lifeline.wrap(command(pgRestore, db, how, file)), db.childEnvironment())) {
+                if (watch != null) watch.pgRestore = p;
                 p.stdin().close();
                 Thread drain = Download.drain(p.stdout(), OutputStream.nullOutputStream());
                 int code = p.waitFor();
+                if (code == 0 && watch != null) watch.committed = true;
                 drain.join(10_000);
                 if (code != 0) throw Errors.fromPgTool("pg_restore", code, p.stderr());
             }

@@ -16,10 +16,11 @@ import java.util.concurrent.TimeUnit;
  * archive can be read: pg_restore exits non-zero on an archive that is cut short, corrupt or not an archive at
  * all (backup then publishes nothing).
  *
- * <p>Rows are counted only in COPY blocks (pg_dump's default); with --inserts and friends the data is INSERT
- * statements whose lines are not rows, so nothing is counted, but the archive is still read to its end. With
- * --load-via-partition-root each partition's block is attributed by the "Data for Name" comment pg_restore
- * prints above it (its COPY names the root).
+ * <p>Rows are counted only in COPY blocks (pg_dump's default): every table's data entry ("-- Data for Name: ...;
+ * Type: TABLE DATA") must be followed by its COPY. With --inserts and friends it is followed by INSERT statements,
+ * whose lines are not rows: then nothing is counted ({@link Result#counted} false), but the archive is still read to
+ * its end. With --load-via-partition-root each partition's block is attributed by that comment (its COPY names the
+ * root).
  */
 final class ArchiveRows {
     /** What reading the archive gave: per-table rows (by [schema, table]) when counted, and whether pg_restore read it all. */
@@ -30,16 +31,15 @@ final class ArchiveRows {
 
     private final PgTools.Streaming proc;
     private final Thread reader;
-    private final boolean countRows;
+    private volatile boolean countRows = true;
     private final boolean byComment;
     private final Map<List<String>, Long> rows = new HashMap<>();
     private volatile IOException readFailure;
     private boolean feeding = true;
     private String feedProblem;
 
-    private ArchiveRows(PgTools.Streaming proc, boolean countRows, boolean byComment) {
+    private ArchiveRows(PgTools.Streaming proc, boolean byComment) {
         this.proc = proc;
-        this.countRows = countRows;
         this.byComment = byComment;
         this.reader = Threads.start("archive-rows", () -> {
             try (InputStream in = proc.stdout()) {
@@ -51,16 +51,20 @@ final class ArchiveRows {
     }
 
     /**
-     * Starts pg_restore (the one beside {@code pgDump}, else any not older). {@code pgDumpArgs} decide what can be
-     * counted (see the class comment).
+     * Starts pg_restore (the one beside {@code pgDump}, else any not older; given pg_restore itself, that one).
+     * {@code pgDumpArgs}, the dump's extra arguments (as the manifest records them), say whether it was made with
+     * --load-via-partition-root (then blocks are attributed by their comment).
      */
     static ArchiveRows start(PgTools.Tool pgDump, List<String> pgDumpArgs) {
+        // getopt's unique prefix: "--load" and longer spell --load-via-partition-root (pg_dump has no other --load...)
+        return start(pgDump, pgDumpArgs.stream().anyMatch(a -> a.startsWith("--load") && "--load-via-partition-root".startsWith(a)));
+    }
+
+    /** As {@link #start(PgTools.Tool, List)}, told directly whether the dump loads via the partition root. */
+    static ArchiveRows start(PgTools.Tool pgDump, boolean viaPartitionRoot) {
         Path sibling = pgDump.path().resolveSibling("pg_restore");
         PgTools.Tool pgRestore = Files.isExecutable(sibling) ? PgTools.probe(sibling) : PgTools.select("pg_restore", null, pgDump.major());
-        boolean inserts = pgDumpArgs.stream().anyMatch(a -> a.startsWith("--inserts") || a.startsWith("--column-inserts")
-                || a.startsWith("--attribute-inserts") || a.startsWith("--rows-per-insert"));
-        boolean viaRoot = pgDumpArgs.stream().anyMatch(a -> a.startsWith("--load-via-partition-root"));
-        return new ArchiveRows(PgTools.start(List.of(pgRestore.path().toString(), "--data-only", "--file=-"), Map.of()), !inserts, viaRoot);
+        return new ArchiveRows(PgTools.start(List.of(pgRestore.path().toString(), "--data-only", "--file=-"), Map.of()), viaPartitionRoot);
     }
 
     /** The next bytes of the archive, in order (called from the upload's pump thread). */
@@ -94,7 +98,8 @@ final class ArchiveRows {
             return new Result(null, false, false, "pg_restore cannot read it (exit " + exit + (said.isEmpty() ? "" : ": " + said) + ")");
         }
         if (readFailure != null) return new Result(null, false, true, "its output could not be read: " + readFailure.getMessage());
-        return new Result(countRows ? Map.copyOf(rows) : null, countRows, true, feedProblem);
+        boolean counted = countRows;
+        return new Result(counted ? Map.copyOf(rows) : null, counted, true, feedProblem);
     }
 
     void close() {
@@ -117,6 +122,7 @@ final class ArchiveRows {
         long n = 0;
         List<String> current = null;
         List<String> commented = null;
+        boolean pending = false; // a "Data for Name ... TABLE DATA" comment not yet followed by its COPY
         for (int read; (read = in.read(buf)) > 0; ) {
             for (int i = 0; i < read; i++) {
                 byte b = buf[i];
@@ -153,6 +159,7 @@ final class ArchiveRows {
                     if (header.endsWith(" FROM stdin;")) {
                         current = byComment && commented != null ? commented : copyTarget(header);
                         commented = null;
+                        pending = false;
                         inCopy = true;
                         atLineStart = true;
                         n = 0;
@@ -160,12 +167,17 @@ final class ArchiveRows {
                 } else if (!lineTooLong && lineLen > DATA_COMMENT.length() && line[0] == '-' && line[1] == '-') {
                     // "-- Data for Name: ..." names the block that follows ("-- load via partition root ..." comes after it)
                     List<String> named = dataComment(new String(line, 0, lineLen, StandardCharsets.UTF_8));
-                    if (named != null) commented = named;
+                    if (named != null) {
+                        if (pending) countRows = false; // the previous table's data was not a COPY block: INSERTs
+                        commented = named;
+                        pending = true;
+                    }
                 }
                 lineLen = 0;
                 lineTooLong = false;
             }
         }
+        if (pending) countRows = false;
     }
 
     private static boolean startsWith(byte[] line, int len, byte[] prefix) {

@@ -1,6 +1,7 @@
 import java.net.URI;
 import java.time.Duration;
 import picocli.CommandLine.Option;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
@@ -51,6 +52,60 @@ class AwsOptions {
  * from its in-memory copy, and it does not trip over emulators that answer "Expect: 100-continue" twice.
  */
 final class AwsClients {
+    /*
+     * Every S3 call is bounded (issue 15): a server or middlebox that stops reading a part's body blocks the socket
+     * write, and SO_TIMEOUT bounds only reads; without a limit one attempt hung for ~40 minutes while pg_dump kept its
+     * transaction open on the production server. The SDK aborts an attempt that outlives its attempt timeout (which
+     * also unblocks a stalled write) and retries it, and gives up on the call, retries and back-off included, at the
+     * call timeout. The README's "Timeouts" section states these numbers: keep them in step.
+     */
+    static final int MAX_ATTEMPTS = 8;
+    /** Metadata calls (create/abort/list/head, manifests, deletes, IAM, STS): each attempt, and the whole call. */
+    static final Duration ATTEMPT = Duration.ofSeconds(60);
+    static final Duration CALL = Duration.ofMinutes(3);
+    /** UploadPart: each attempt gets PART_BASE plus the part's size at PART_MIN_RATE; the call PART_CALL_ATTEMPTS such attempts. */
+    static final Duration PART_BASE = Duration.ofSeconds(60);
+    static final long PART_MIN_RATE = 128L << 10; // bytes per second, per part in flight
+    static final int PART_CALL_ATTEMPTS = 3;
+    /** CompleteMultipartUpload: S3 may take minutes to assemble a large object (it keeps the connection alive meanwhile). */
+    static final Duration COMPLETE_ATTEMPT = Duration.ofMinutes(5);
+    static final Duration COMPLETE_CALL = Duration.ofMinutes(15);
+    /** Silence on a connection: bounds each read of a download's body, which no call timeout covers (it may take hours). */
+    static final Duration SOCKET_READ = Duration.ofSeconds(120);
+
+    /**
+     * Test knob, not a user feature: PGDUMP_S3_TEST_TIMEOUT_SCALE (a number between 0 and 1) shrinks the call and attempt
+     * timeouts above (not SOCKET_READ), so that the tests of stalled calls take seconds instead of minutes. Unset or invalid: 1.
+     */
+    static final double SCALE = scale(System.getenv("PGDUMP_S3_TEST_TIMEOUT_SCALE"));
+
+    static double scale(String value) {
+        try {
+            double d = value == null ? 1 : Double.parseDouble(value.strip());
+            return d > 0 && d <= 1 ? d : 1;
+        } catch (NumberFormatException e) {
+            return 1;
+        }
+    }
+
+    static Duration scaled(Duration d) { return Duration.ofMillis(Math.max(100, (long) (d.toMillis() * SCALE))); }
+
+    /** One attempt to send a part of {@code bytes}: e.g. 124 s for 8 MiB, 100 s for 5 MiB, 34 min for a 256 MiB part. */
+    static Duration partAttempt(long bytes) { return PART_BASE.plusMillis(Math.max(0, bytes) * 1000 / PART_MIN_RATE); }
+
+    /** The limits of one UploadPart call, sized to the part (a slow link may take minutes for a large part; a stall may not). */
+    static AwsRequestOverrideConfiguration partTimeouts(long bytes) {
+        Duration attempt = partAttempt(bytes);
+        return AwsRequestOverrideConfiguration.builder()
+                .apiCallAttemptTimeout(scaled(attempt))
+                .apiCallTimeout(scaled(attempt.multipliedBy(PART_CALL_ATTEMPTS)))
+                .build();
+    }
+
+    static AwsRequestOverrideConfiguration completeTimeouts() {
+        return AwsRequestOverrideConfiguration.builder().apiCallAttemptTimeout(scaled(COMPLETE_ATTEMPT)).apiCallTimeout(scaled(COMPLETE_CALL)).build();
+    }
+
     static S3Client s3(AwsOptions options) { return s3(options, new ExecutionInterceptor[0]); }
 
     /** With interceptors, e.g. setup-aws's dry-run guard that refuses every mutating call. */
@@ -91,13 +146,18 @@ final class AwsClients {
         return ApacheHttpClient.builder()
                 .maxConnections(16)
                 .connectionTimeout(Duration.ofSeconds(10))
-                .socketTimeout(Duration.ofSeconds(120));
+                .socketTimeout(SOCKET_READ);
     }
 
-    /** More attempts than the SDK default (3): a nightly job should ride out a minute of S3 throttling. */
+    /**
+     * More attempts than the SDK default (3): a nightly job should ride out a minute of S3 throttling. Every call
+     * is bounded, by default with the metadata call's limits (see {@link #ATTEMPT}).
+     */
     private static ClientOverrideConfiguration retries(ExecutionInterceptor... interceptors) {
         var builder = ClientOverrideConfiguration.builder()
-                .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(8).build());
+                .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(MAX_ATTEMPTS).build())
+                .apiCallAttemptTimeout(scaled(ATTEMPT))
+                .apiCallTimeout(scaled(CALL));
         for (ExecutionInterceptor i : interceptors) builder.addExecutionInterceptor(i);
         return builder.build();
     }

@@ -291,6 +291,12 @@ final class ConnInfo {
         return out.toString(StandardCharsets.UTF_8);
     }
 
+    /** The URL's host list as written in its authority (host[:port][,host2[:port2]...], still percent-encoded); may be empty. */
+    String hostSpec() { return hostSpec; }
+
+    /** The same URL with another authority host list (as {@link #hostSpec()} returns it); everything else unchanged. */
+    ConnInfo withHostSpec(String spec) { return new ConnInfo(scheme, userEncoded, passwordEncoded, spec, databaseEncoded, params, secrets); }
+
     static String encode(String s) {
         StringBuilder sb = new StringBuilder();
         for (byte b : s.getBytes(StandardCharsets.UTF_8)) {

@@ -4,6 +4,8 @@ import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkClientException;
 
 /**
@@ -57,6 +59,11 @@ final class Errors {
         }
         if (msg.contains("Unable to load region")) {
             return new Failure(Exit.CONFIG, "no AWS region: set --region or AWS_REGION", e);
+        }
+        if (e instanceof ApiCallTimeoutException || e instanceof ApiCallAttemptTimeoutException) {
+            // Our own limits (AwsClients): S3 or the network stopped moving, e.g. stopped reading what we sent.
+            return new Failure(Exit.UNAVAILABLE, "S3/AWS did not complete the request in time (" + describe(e)
+                    + "): S3 or the network is stalled; run again later", e);
         }
         if (hasCause(e, UnknownHostException.class, ConnectException.class, NoRouteToHostException.class, SocketTimeoutException.class)
                 || msg.contains("Unable to execute HTTP request")) {

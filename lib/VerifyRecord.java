@@ -115,7 +115,7 @@ record VerifyRecord(
     static VerifyRecord read(software.amazon.awssdk.services.s3.S3Client s3, String bucket, BackupKey key) {
         String verifyKey = key.verifyKey();
         try {
-            return parse(s3.getObjectAsBytes(b -> b.bucket(bucket).key(verifyKey)).asUtf8String(), verifyKey);
+            return parse(Manifest.fetchSmall(s3, bucket, verifyKey, "verify record"), verifyKey);
         } catch (Failure | software.amazon.awssdk.services.s3.model.NoSuchKeyException e) {
             return null;
         }

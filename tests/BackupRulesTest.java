@@ -71,9 +71,19 @@ class BackupRulesTest {
         for (List<String> ok : List.of(List.of("--exclude-table-data=public.audit_log"), List.of("-t", "sales.*", "-n", "public"),
                 List.of("--exclude-table-data", "audit"), List.of("-Fc"), List.of("--format=custom"), List.of("-F", "c"),
                 List.of("--schema-only"), List.of("-v", "--no-owner", "--no-acl"), List.of("--filter=rules.txt"), List.of("-sv"),
-                List.of("--table", "f"), List.of("-T", "-d"), List.of("--lock-wait-timeout=10s"), List.of("--exclude-tab=x"))) {
+                List.of("--table", "f"), List.of("-T", "-d"), List.of("--exclude-tab=x"), List.of("--serializable-deferrable"),
+                List.of("--enable-row-security"))) {
             assertEquals(ok, Backup.DumpArgs.check(ok), ok.toString());
         }
+    }
+
+    /** Flags backup acts on (its row counts follow pg_dump's row security and isolation), found however they are spelled. */
+    @Test
+    void flagsBackupActsOnAreFoundAbbreviatedToo() {
+        assertTrue(Backup.DumpArgs.has(List.of("-v", "--enable-row-sec"), "enable-row-security"));
+        assertTrue(Backup.DumpArgs.has(List.of("--serializable-deferrable"), "serializable-deferrable"));
+        assertTrue(!Backup.DumpArgs.has(List.of("--exclude-table=x", "-v"), "serializable-deferrable"));
+        assertEquals(List.of("-v", "--schema=public"), Backup.DumpArgs.without(List.of("-v", "--serializable", "--schema=public"), "serializable-deferrable"));
     }
 
     @Test
@@ -83,7 +93,9 @@ class BackupRulesTest {
                 List.of("-d", "db"), List.of("--dbname=db"), List.of("--db=x"), List.of("-h", "other"), List.of("--port=5433"),
                 List.of("-U", "bob"), List.of("-j", "4"), List.of("--jobs=2"), List.of("-Z", "9"), List.of("--compress=zstd"),
                 List.of("-W"), List.of("--password"), List.of("--version"), List.of("-V"), List.of("--help"), List.of("-?"),
-                List.of("mydb"), List.of("-t", "x", "mydb"), List.of("--", "x"))) {
+                List.of("mydb"), List.of("-t", "x", "mydb"), List.of("--", "x"),
+                // backup's own: its snapshot is shared with the exact row counts, its lock timeout bounds them too
+                List.of("--snapshot=00000003-1"), List.of("--lock-wait-timeout=10s"), List.of("--lock-wait-timeout", "10s"))) {
             Failure f = assertThrows(Failure.class, () -> Backup.DumpArgs.check(bad), bad.toString());
             assertEquals(Exit.USAGE, f.exitCode);
             assertTrue(f.getMessage().contains("is not allowed"), f.getMessage());

@@ -158,7 +158,7 @@ class SecretScanTest {
             List<FakePostgres.Seen> pgDumps = new ArrayList<>();
             try {
                 BackupFailureTest.waitUntil("pg_dump waits for the table lock", backup.onExit(), () -> !pg.sql(db, "select count(*) from pg_stat_activity"
-                        + " where application_name = 'pg_dump' and wait_event_type = 'Lock'").equals("0"));
+                        + " where application_name like 'pgdump-s3 backup %' and wait_event_type = 'Lock'").equals("0")); // backup names pg_dump's session
                 ProcessHandle.current().descendants().forEach(p -> {
                     try {
                         String cmdline = new String(Files.readAllBytes(Path.of("/proc/" + p.pid() + "/cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');

@@ -20,9 +20,10 @@ import java.util.function.Predicate;
 /**
  * An HTTP/1.1 proxy on 127.0.0.1 in front of the S3 emulator that injects faults into chosen requests: S3
  * error answers (500 InternalError, 503 SlowDown, 400 ExpiredToken, ...), connections reset half-way through a
- * request or a response, stalls, and requests held until the test lets them go (to kill a process at an exact
- * point). Each {@link Rule} matches requests (UploadPart, CompleteMultipartUpload, the manifest's PutObject, ...)
- * and applies its fault N times or forever; everything else passes through unchanged.
+ * request or a response, stalls, request bodies no longer read and requests never answered (a stalled upload),
+ * and requests held until the test lets them go (to kill a process at an exact point). Each {@link Rule} matches
+ * requests (UploadPart, CompleteMultipartUpload, the manifest's PutObject, ...) and applies its fault N times or
+ * forever; everything else passes through unchanged.
  *
  * <p>How: every request is read whole (head and body), then either answered here or sent upstream on a fresh
  * connection with {@code Connection: close}, and the answer relayed with {@code Connection: close} too, so
@@ -56,7 +57,8 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /** What a rule does to a request it matches. */
-    enum Kind { ERROR, RESET_IN_REQUEST_BODY, RESET_BEFORE_FORWARD, RESET_AFTER_FORWARD, RESET_IN_RESPONSE, SHORT_RESPONSE, STALL, STALL_IN_RESPONSE, HOLD }
+    enum Kind { ERROR, RESET_IN_REQUEST_BODY, RESET_BEFORE_FORWARD, RESET_AFTER_FORWARD, RESET_IN_RESPONSE, SHORT_RESPONSE, STALL, STALL_IN_RESPONSE, HOLD,
+        STOP_READING_REQUEST_BODY, NEVER_ANSWER }
 
     /** A fault for the requests a predicate matches, applied {@code times} times (or forever, -1). */
     static final class Rule {
@@ -191,6 +193,20 @@ final class FaultProxy implements AutoCloseable {
         return r;
     }
 
+    /**
+     * Reads {@code afterBytes} of the request body, then stops reading it and never answers, the connection left open
+     * (a server or middlebox that stops reading an upload): once the socket buffers are full, the client's write blocks,
+     * where no read timeout applies. The receive buffer is shrunk so that it fills after a few KiB, not megabytes.
+     */
+    Rule stopReadingRequestBody(String name, Predicate<Request> match, int times, long afterBytes) {
+        Rule r = add(new Rule(name, match, Kind.STOP_READING_REQUEST_BODY, times));
+        r.bytes = afterBytes;
+        return r;
+    }
+
+    /** Reads the whole request, forwards nothing and never answers, the connection left open until the client gives up. */
+    Rule neverAnswer(String name, Predicate<Request> match, int times) { return add(new Rule(name, match, Kind.NEVER_ANSWER, times)); }
+
     /** Holds matching requests (unanswered, connection open) until {@link Rule#release()}, then forwards them. */
     Rule hold(String name, Predicate<Request> match, int times) { return add(new Rule(name, match, Kind.HOLD, times)); }
 
@@ -246,8 +262,15 @@ final class FaultProxy implements AutoCloseable {
                 out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
                 out.flush();
             }
-            long resetAt = rule != null && rule.kind == Kind.RESET_IN_REQUEST_BODY ? rule.bytes : -1;
+            boolean stopReading = rule != null && rule.kind == Kind.STOP_READING_REQUEST_BODY;
+            if (stopReading) client.setReceiveBufferSize(4096);
+            long resetAt = rule != null && (rule.kind == Kind.RESET_IN_REQUEST_BODY || stopReading) ? rule.bytes : -1;
             byte[] body = readBody(in, lines, resetAt);
+            if (body == null && stopReading) { // the body stops moving: read nothing more, answer nothing
+                while (!closed) Thread.sleep(100);
+                reset(client);
+                return;
+            }
             if (body == null) { // cut mid-body
                 reset(client);
                 return;
@@ -263,6 +286,18 @@ final class FaultProxy implements AutoCloseable {
                         return;
                     }
                     case STALL -> Thread.sleep(rule.stall.toMillis());
+                    case NEVER_ANSWER -> {
+                        client.setSoTimeout(100);
+                        while (!closed) {
+                            try {
+                                if (in.read() < 0) return; // the client gave up and closed the connection
+                            } catch (java.net.SocketTimeoutException stillThere) {
+                                // keep waiting
+                            }
+                        }
+                        reset(client);
+                        return;
+                    }
                     case HOLD -> {
                         while (!closed && !rule.released.await(100, TimeUnit.MILLISECONDS)) {
                             if (client.isClosed()) return;
