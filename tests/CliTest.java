@@ -120,7 +120,9 @@ class CliTest {
     }
 
     static Stream<JsonRuns> jsonRuns() {
-        return Stream.of(
+        return Stream.of(new JsonRuns("backup", Backup::new,
+                f -> with(f.storage("cli-backup"), "--json", "--database-url", f.pg.url(f.database("cli_backup"))),
+                f -> with(f.storage("cli-backup-fails"), "--json", "--database-url", f.pg.url("cli_no_such_database"))),
                 // prune: an empty bucket keeps everything; a --name with no complete backup under --max-age is reported, then exit 1.
                 new JsonRuns("prune", Prune::new,
                         f -> with(f.storage("cli-prune"), "--json", "--keep-days", "7"),
