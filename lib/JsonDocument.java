@@ -3,7 +3,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The one --json envelope, the same in every script (design.md section 3): {@code ok}, {@code exitCode},
+ * The one --json envelope, the same in every script (docs/architecture.md#cli-conventions): {@code ok}, {@code exitCode},
  * then the command's own fields in the order given. A failure adds {@code error: {exitCode, message}}.
  * Built as an ordered map so that the first two fields are always where a reader expects them.
  */

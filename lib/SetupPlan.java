@@ -41,7 +41,7 @@ final class SetupPlan {
             }
             if ("AccessDenied".equals(code) || "AccessDeniedException".equals(code) || aws.statusCode() == 403) {
                 return new Failure(Exit.NO_PERMISSION, "permission denied (" + code + (msg == null ? "" : ": " + msg)
-                        + "): setup-aws needs rights to administer S3 buckets and IAM roles (see the README, setup-aws: permissions needed)", e);
+                        + "): setup-aws needs rights to administer S3 buckets and IAM roles (see docs/setup-aws.md#permissions-needed)", e);
             }
         }
         return Errors.classify(e);
