@@ -188,9 +188,12 @@ record Manifest(
 
     private static Manifest checked(Manifest m, String whereFrom) {
         if (m == null) throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is empty");
-        if (m.formatVersion() > CURRENT_FORMAT) {
+        if (m.formatVersion() > DIRECTORY_FORMAT) {
             throw new Failure(Exit.CONFIG, "manifest " + whereFrom + " has formatVersion " + m.formatVersion()
-                    + ", newer than this " + Version.TOOL + " " + Version.VERSION + " understands (" + CURRENT_FORMAT + "): upgrade " + Version.TOOL);
+                    + ", newer than this " + Version.TOOL + " " + Version.VERSION + " understands (" + DIRECTORY_FORMAT + "): upgrade " + Version.TOOL);
+        }
+        if (m.formatVersion() == DIRECTORY_FORMAT && (m.objects() == null || !"directory".equals(m.format()))) {
+            throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " has formatVersion 2 but no directory-format objects");
         }
         if (m.formatVersion() < 1 || m.dumpKey() == null || m.sha256() == null || m.sizeBytes() < 0) {
             throw new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " lacks formatVersion, dumpKey, sha256 or sizeBytes");

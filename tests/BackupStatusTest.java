@@ -111,7 +111,7 @@ class BackupStatusTest {
         Failure notJson = assertThrows(Failure.class, () -> Manifest.read(new ByteArrayInputStream("{\"formatVersion\": 1, \"dumpKey\": \"pg".getBytes(StandardCharsets.UTF_8)),
                 1 << 20, false, "m"));
         assertEquals(Exit.DATA_INVALID, notJson.exitCode);
-        Failure newer = assertThrows(Failure.class, () -> Manifest.read(new ByteArrayInputStream(m.toJson().replace("\"formatVersion\" : 1", "\"formatVersion\" : 2")
+        Failure newer = assertThrows(Failure.class, () -> Manifest.read(new ByteArrayInputStream(m.toJson().replace("\"formatVersion\" : 1", "\"formatVersion\" : 3")
                 .getBytes(StandardCharsets.UTF_8)), 1 << 20, false, "m"));
         assertEquals(Exit.CONFIG, newer.exitCode);
         // A transport fault is no verdict on the manifest.
