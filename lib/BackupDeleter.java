@@ -40,7 +40,9 @@ final class BackupDeleter {
     /** A backup's objects that exist, in deletion order: manifest, verify record, dump. */
     static List<S3Object> objects(BackupListing.Entry e) {
         List<S3Object> out = new ArrayList<>(3);
-        for (S3Object o : new S3Object[] {e.manifest(), e.verify(), e.dump()}) if (o != null) out.add(o);
+        for (S3Object o : new S3Object[] {e.manifest(), e.verify()}) if (o != null) out.add(o);
+        if (!e.objects().isEmpty()) out.addAll(e.objects()); // a directory-format backup: every object
+        else if (e.dump() != null) out.add(e.dump());
         return out;
     }
 
@@ -63,7 +65,9 @@ final class BackupDeleter {
         }
         for (PrunePlan p : plans) for (BackupListing.Entry e : p.removeIncomplete()) if (e.manifest() == null) nowIncomplete.add(e);
         delete(keys(nowIncomplete, BackupListing.Entry::verify));
-        delete(keys(nowIncomplete, BackupListing.Entry::dump));
+        List<String> dumps = new ArrayList<>();
+        for (BackupListing.Entry e : nowIncomplete) dumps.addAll(e.dumpKeys()); // every object of a directory-format backup
+        delete(dumps);
         for (StaleUpload u : uploads) abort(u);
     }
 

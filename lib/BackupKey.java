@@ -29,10 +29,12 @@ record BackupKey(String prefix, String name, Instant startedAt) {
             .withResolverStyle(ResolverStyle.STRICT);
     private static final Pattern NAME = Pattern.compile("[a-z0-9._-]+");
     private static final Pattern PREFIX_CHARS = Pattern.compile("[A-Za-z0-9._/-]+");
-    private static final Pattern FILE = Pattern.compile("(\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}Z)(\\.dump|\\.manifest\\.json|\\.verify\\.json)");
+    private static final Pattern FILE = Pattern.compile("(\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}Z)(\\.dump|\\.manifest\\.json|\\.verify\\.json|\\.dump\\.d/[A-Za-z0-9_][A-Za-z0-9._-]*)");
 
     enum Kind {
-        DUMP(".dump"), MANIFEST(".manifest.json"), VERIFY(".verify.json");
+        DUMP(".dump"), MANIFEST(".manifest.json"), VERIFY(".verify.json"),
+        /** One object of a directory-format backup (backup --parallel): NAME_STAMP.dump.d/FILE; {@link #key} gives the directory's prefix. */
+        DUMP_OBJECT(".dump.d/");
         final String suffix;
         Kind(String suffix) { this.suffix = suffix; }
     }
@@ -60,6 +62,9 @@ record BackupKey(String prefix, String name, Instant startedAt) {
     String manifestKey() { return key(Kind.MANIFEST); }
 
     String verifyKey() { return key(Kind.VERIFY); }
+
+    /** "PREFIX/NAME/NAME_STAMP.dump.d/": where a directory-format backup's objects are. */
+    String objectsPrefix() { return key(Kind.DUMP_OBJECT); }
 
     /** "PREFIX/NAME/": lists one name's backups. */
     static String namePrefix(String prefix, String name) { return checkPrefix(prefix) + "/" + name + "/"; }
@@ -91,7 +96,8 @@ record BackupKey(String prefix, String name, Instant startedAt) {
         } catch (DateTimeParseException e) {
             return Optional.empty();
         }
-        Kind kind = m.group(2).equals(".dump") ? Kind.DUMP : m.group(2).equals(".manifest.json") ? Kind.MANIFEST : Kind.VERIFY;
+        Kind kind = m.group(2).equals(".dump") ? Kind.DUMP : m.group(2).equals(".manifest.json") ? Kind.MANIFEST
+                : m.group(2).equals(".verify.json") ? Kind.VERIFY : Kind.DUMP_OBJECT;
         return Optional.of(new Parsed(new BackupKey(prefix, name, at), kind));
     }
 
@@ -108,6 +114,8 @@ record BackupKey(String prefix, String name, Instant startedAt) {
      * prefix or bucket it was written under, so a copy elsewhere stays itself; '..' or empty segments never match.
      */
     boolean isNamedBy(String dumpKey) {
+        // A directory-format backup's dumpKey is its objects' prefix, NAME/NAME_STAMP.dump.d/ (the manifest says which it is).
+        if (dumpKey != null && dumpKey.endsWith(Kind.DUMP_OBJECT.suffix)) dumpKey = dumpKey.substring(0, dumpKey.length() - 3);
         String own = "/" + name + "/" + name + "_" + stamp() + Kind.DUMP.suffix;
         if (dumpKey == null || !dumpKey.endsWith(own) || dumpKey.length() == own.length()) return false;
         String prefix = dumpKey.substring(0, dumpKey.length() - own.length());

@@ -25,7 +25,22 @@ final class BackupListing {
     static final int READERS = 8;
 
     /** One backup's objects (any of them may be missing) and what they amount to. */
-    record Entry(BackupKey key, S3Object dump, S3Object manifest, S3Object verify, BackupStatus status) {
+    record Entry(BackupKey key, S3Object dump, S3Object manifest, S3Object verify, BackupStatus status, List<S3Object> objects) {
+        /**
+         * For a directory-format backup (backup --parallel), {@code dump} stands for its objects as one: key
+         * NAME_STAMP.dump.d/, their total size, the latest LastModified; {@code objects} are the objects themselves
+         * (empty for a single-object dump).
+         */
+        Entry(BackupKey key, S3Object dump, S3Object manifest, S3Object verify, BackupStatus status) {
+            this(key, dump, manifest, verify, status, List.of());
+        }
+
+        /** The keys a deletion of the dump removes: the dump, or every object of a directory-format backup. */
+        List<String> dumpKeys() {
+            if (!objects.isEmpty()) return objects.stream().map(S3Object::key).toList();
+            return dump == null ? List.of() : List.of(dump.key());
+        }
+
         /** Complete: restorable as it stands (see {@link BackupStatus}); the only backups that count. */
         boolean complete() { return status.complete(); }
 
@@ -45,6 +60,7 @@ final class BackupListing {
         String listPrefix = name == null ? BackupKey.rootPrefix(prefix) : BackupKey.namePrefix(prefix, name);
         Map<String, S3Object[]> grouped = new TreeMap<>();
         Map<String, BackupKey> keys = new TreeMap<>();
+        Map<String, List<S3Object>> directories = new TreeMap<>();
         ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(listPrefix).build();
         for (S3Object object : s3.listObjectsV2Paginator(request).contents()) {
             var parsed = BackupKey.parse(prefix, object.key());
@@ -52,7 +68,9 @@ final class BackupListing {
             BackupKey key = parsed.get().backup();
             String id = key.base();
             keys.put(id, key);
-            grouped.computeIfAbsent(id, k -> new S3Object[3])[parsed.get().kind().ordinal()] = object;
+            S3Object[] slots = grouped.computeIfAbsent(id, k -> new S3Object[3]);
+            if (parsed.get().kind() == BackupKey.Kind.DUMP_OBJECT) directories.computeIfAbsent(id, k -> new ArrayList<>()).add(object);
+            else slots[parsed.get().kind().ordinal()] = object;
         }
         Instant now = Instant.now();
         List<Entry> entries = new ArrayList<>();
@@ -66,8 +84,11 @@ final class BackupListing {
             for (var e : grouped.entrySet()) {
                 S3Object[] o = e.getValue();
                 BackupKey key = keys.get(e.getKey());
-                S3Object dump = o[BackupKey.Kind.DUMP.ordinal()], manifest = o[BackupKey.Kind.MANIFEST.ordinal()], verify = o[BackupKey.Kind.VERIFY.ordinal()];
-                judged.add(pool.submit(() -> new Entry(key, dump, manifest, verify, check(s3, bucket, key, dump, manifest, false, now))));
+                List<S3Object> objects = directories.getOrDefault(e.getKey(), List.of());
+                S3Object dump = o[BackupKey.Kind.DUMP.ordinal()] != null || objects.isEmpty() ? o[BackupKey.Kind.DUMP.ordinal()] : directory(key, objects);
+                S3Object manifest = o[BackupKey.Kind.MANIFEST.ordinal()], verify = o[BackupKey.Kind.VERIFY.ordinal()];
+                List<S3Object> parts = dump != null && dump.key().equals(key.objectsPrefix()) ? List.copyOf(objects) : List.of();
+                judged.add(pool.submit(() -> new Entry(key, dump, manifest, verify, check(s3, bucket, key, dump, manifest, false, now), parts)));
             }
             for (Future<Entry> f : judged) entries.add(f.get());
         } catch (InterruptedException e) {
@@ -84,6 +105,17 @@ final class BackupListing {
             return byName != 0 ? byName : a.key().startedAt().compareTo(b.key().startedAt());
         });
         return entries;
+    }
+
+    /** A directory-format backup's objects as one listed "dump": its prefix, their total size, the latest LastModified. */
+    static S3Object directory(BackupKey key, List<S3Object> objects) {
+        long size = 0;
+        Instant last = null;
+        for (S3Object o : objects) {
+            size += o.size() == null ? 0 : o.size();
+            if (o.lastModified() != null && (last == null || o.lastModified().isAfter(last))) last = o.lastModified();
+        }
+        return S3Object.builder().key(key.objectsPrefix()).size(size).lastModified(last).build();
     }
 
     /**

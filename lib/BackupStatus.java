@@ -81,12 +81,15 @@ record BackupStatus(State state, String reason, Manifest manifest) {
                     ? new BackupStatus(State.NEWER_FORMAT, "manifest from a newer version: " + unreadable.getMessage(), null)
                     : new BackupStatus(State.MANIFEST_INVALID, "manifest invalid: " + unreadable.getMessage(), null);
         }
-        if (!key.isNamedBy(manifest.dumpKey())) {
+        if (!key.isNamedBy(manifest.dumpKey()) || manifest.directory() != manifest.dumpKey().endsWith(BackupKey.Kind.DUMP_OBJECT.suffix)) {
             return new BackupStatus(State.OTHER_DUMP, "manifest names another dump: " + manifest.dumpKey() + ", not its own " + key.dumpKey(), manifest);
         }
-        if (dump == null) return new BackupStatus(State.NO_DUMP, "no dump: " + key.dumpKey() + " is missing", manifest);
+        String expected = manifest.directory() ? key.objectsPrefix() : key.dumpKey();
+        if (dump == null || manifest.directory() != dump.key().endsWith(BackupKey.Kind.DUMP_OBJECT.suffix)) {
+            return new BackupStatus(State.NO_DUMP, "no dump: " + expected + (manifest.directory() ? " has no objects" : " is missing"), manifest);
+        }
         if (dump.size() == null || dump.size() != manifest.sizeBytes()) {
-            return new BackupStatus(State.SIZE_DIFFERS, "dump size differs: " + key.dumpKey() + " has " + dump.size() + " bytes, the manifest says "
+            return new BackupStatus(State.SIZE_DIFFERS, "dump size differs: " + expected + " has " + dump.size() + " bytes, the manifest says "
                     + manifest.sizeBytes(), manifest);
         }
         return new BackupStatus(State.COMPLETE, null, manifest);

@@ -30,7 +30,8 @@ class BackupKeyTest {
             String prefix = random.nextBoolean() ? "pg-backups" : "team/" + randomName(random);
             BackupKey key = new BackupKey(prefix, name, at);
             for (BackupKey.Kind kind : BackupKey.Kind.values()) {
-                var parsed = BackupKey.parse(prefix, key.key(kind)).orElseThrow(() -> new AssertionError("unparsed: " + key.key(kind)));
+                String objectKey = kind == BackupKey.Kind.DUMP_OBJECT ? key.key(kind) + "toc.dat" : key.key(kind); // a prefix: one of its objects
+                var parsed = BackupKey.parse(prefix, objectKey).orElseThrow(() -> new AssertionError("unparsed: " + objectKey));
                 assertEquals(key, parsed.backup());
                 assertEquals(kind, parsed.kind());
             }

@@ -169,6 +169,43 @@ class ParallelBackupTest {
         assertEquals(Exit.DATA_INVALID, assertThrows(Failure.class, () -> DirectoryArchive.objects(evil)).exitCode);
     }
 
+    /**
+     * The listing sees a parallel backup as one complete backup (its objects as one dump); one object missing makes it
+     * not complete; prune deletes the older backup's manifest and every one of its objects, and keeps the newest whole.
+     */
+    @Test
+    void listingAndPruneTreatTheObjectsAsOneBackup() throws Exception {
+        String bucket = s3.createBucket("parallel-prune");
+        Path spool = Files.createTempDirectory("spool");
+        assertEquals(0, backup(s3.endpoint, bucket, spool).exit());
+        Thread.sleep(1100); // the next backup's key is in a later second
+        assertEquals(0, backup(s3.endpoint, bucket, spool).exit());
+        List<BackupListing.Entry> entries = BackupListing.list(s3.s3(), bucket, "pg-backups", "big");
+        assertEquals(2, entries.size(), entries.toString());
+        for (BackupListing.Entry e : entries) {
+            assertTrue(e.complete(), e.status().describe());
+            assertTrue(e.objects().size() > 3, e.toString());
+            assertEquals(e.status().manifest().sizeBytes(), e.dump().size());
+        }
+        BackupListing.Entry older = entries.get(0), newer = entries.get(1);
+
+        // One object gone: not complete, and said so.
+        String victim = older.objects().get(0).key();
+        byte[] kept = s3.s3().getObjectAsBytes(b -> b.bucket(bucket).key(victim)).asByteArray();
+        s3.s3().deleteObject(b -> b.bucket(bucket).key(victim));
+        BackupListing.Entry broken = BackupListing.list(s3.s3(), bucket, "pg-backups", "big").get(0);
+        assertFalse(broken.complete());
+        assertTrue(broken.status().describe().contains("size differs"), broken.status().describe());
+        s3.s3().putObject(b -> b.bucket(bucket).key(victim), software.amazon.awssdk.core.sync.RequestBody.fromBytes(kept));
+
+        Scripts.Run prune = Scripts.run(new Prune(), "--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION, "--keep-last", "1");
+        assertEquals(0, prune.exit(), prune.toString());
+        List<String> left = s3.keys(bucket);
+        String olderBase = older.key().base();
+        assertTrue(left.stream().noneMatch(k -> k.startsWith(olderBase)), "older backup left behind: " + left);
+        assertEquals(newer.objects().size() + 1, left.stream().filter(k -> k.startsWith(newer.key().base())).count(), left.toString());
+    }
+
     /** A failure at each stage: the run fails, and no manifest, no object of the run and nothing in the spool is left. */
     @Test
     void aFailureAtAnyStageLeavesNothing() throws Exception {
