@@ -474,6 +474,42 @@ class RestoreTest {
         assertEquals("300", pg.sql(source, "select count(*) from items"));
     }
 
+    /** Every --json document of restore and its subcommands starts with lib/JsonDocument's envelope: ok, then exitCode. */
+    @Test
+    void jsonDocumentsStartWithOkAndExitCode() throws Exception {
+        String bucket = s3.createBucket("restore-envelope");
+        TestBackups.create(pg, bucket, "pg-backups", "marked", markedDatabase(7), T1);
+        Path key = tempFile();
+        List<Scripts.Run> runs = List.of(
+                restore(bucket, "--target-url", pg.url(newDatabaseName("envelope")), "--create", "--json"),
+                restore(bucket, "list", "--json"),
+                restore(bucket, "verify", "--json"),
+                Scripts.run(new Restore(), "keygen", "--output", key.toString(), "--json"));
+        for (Scripts.Run run : runs) {
+            assertEquals(0, run.exit(), run.toString());
+            List<String> fields = new ArrayList<>();
+            Json.MAPPER.readTree(run.out()).fieldNames().forEachRemaining(fields::add);
+            assertEquals(List.of("ok", "exitCode"), fields.subList(0, 2), run.out());
+            assertTrue(Json.MAPPER.readTree(run.out()).get("ok").asBoolean(), run.out());
+        }
+        Files.deleteIfExists(key);
+        Scripts.Run failed = restore(bucket, "verify", "--json", "--name", "nothing-here");
+        assertEquals(Exit.FAILED, failed.exit(), failed.toString());
+        JsonNode doc = Json.MAPPER.readTree(failed.out());
+        assertFalse(doc.get("ok").asBoolean());
+        assertEquals(Exit.FAILED, doc.get("exitCode").asInt());
+    }
+
+    /** Shell completion comes from picocli's generate-completion subcommand and knows the subcommands and their options. */
+    @Test
+    void generateCompletionPrintsAScriptForEverySubcommand() {
+        Scripts.Run run = Scripts.run(new Restore(), "generate-completion");
+        assertEquals(0, run.exit(), run.toString());
+        for (String word : List.of("list", "verify", "drill", "keygen", "--target-url", "--scratch-url", "--identity")) {
+            assertTrue(run.out().contains(word), word + " missing from the completion script");
+        }
+    }
+
     @Test
     void pgRestoreGetsNoPasswordInItsArguments() {
         ConnInfo target = pg.conn("anything");
