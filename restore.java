@@ -64,6 +64,7 @@
 //SOURCES lib/HoldBackStream.java
 //SOURCES lib/TolerantStream.java
 //SOURCES lib/TeeStream.java
+//SOURCES lib/TocEntries.java
 //SOURCES lib/TocListing.java
 //SOURCES lib/ArchiveRead.java
 //SOURCES lib/PgRestoreRun.java
