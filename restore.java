@@ -72,6 +72,19 @@
 //SOURCES lib/RestoreTarget.java
 //SOURCES lib/TargetRestore.java
 //SOURCES lib/RestoreDrill.java
+//SOURCES lib/CheckCommand.java
+//SOURCES lib/BackupCheck.java
+//SOURCES lib/BackupHealth.java
+//SOURCES lib/CheckReport.java
+//SOURCES lib/WatchedNames.java
+//SOURCES lib/AtomicFile.java
+//SOURCES lib/PrometheusTextfile.java
+//SOURCES lib/HttpPost.java
+//SOURCES lib/Pings.java
+//SOURCES lib/Webhook.java
+//SOURCES lib/GitHubAnnotations.java
+//SOURCES lib/Durations.java
+//SOURCES lib/Stopwatch.java
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -123,6 +136,7 @@ import software.amazon.awssdk.services.s3.S3Client;
             Restore.Verify.class,
             Restore.Drill.class,
             Restore.Keygen.class,
+            CheckCommand.class,
             AutoComplete.GenerateCompletion.class,
         },
         description = {
@@ -134,7 +148,8 @@ import software.amazon.awssdk.services.s3.S3Client;
             "An encrypted backup (backup --encrypt-to) needs its private key: --identity FILE or BACKUP_AGE_IDENTITY.",
             "",
             "Subcommands: 'list' shows the backups, 'verify' checks one without a database, 'drill' proves one restores,"
-                + " 'keygen' makes a key pair for encrypted backups, 'generate-completion' prints a bash/zsh completion script.",
+                + " 'keygen' makes a key pair for encrypted backups, 'check' watches that every database has a fresh, proven backup,"
+                + " 'generate-completion' prints a bash/zsh completion script.",
             ""})
 class Restore implements Callable<Integer> {
     @Spec CommandSpec spec;
