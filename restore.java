@@ -71,6 +71,7 @@
 //SOURCES lib/RestoreInterruption.java
 //SOURCES lib/RestoreTarget.java
 //SOURCES lib/TargetRestore.java
+//SOURCES lib/DirectoryArchive.java
 //SOURCES lib/RestoreDrill.java
 //SOURCES lib/CheckCommand.java
 //SOURCES lib/BackupCheck.java
@@ -224,6 +225,10 @@ class Restore implements Callable<Integer> {
             BackupChoice chosen = backup.choose(s3, err);
             Manifest m = chosen.manifest();
             Age.Identities identities = backup.identity.forBackup(m);
+            if (stream && m.directory()) {
+                throw Failure.usage("this backup is in directory format (backup --parallel): its objects are downloaded and checked before pg_restore"
+                        + " starts; drop --stream (--jobs N restores with N pg_restore jobs)");
+            }
             err.println("restore: backup " + chosen.describe());
             chosen.checkListedSize();
             err.println("restore: target " + target.redacted());
@@ -355,7 +360,21 @@ class Restore implements Callable<Integer> {
                 Age.Identities identities = backup.identity.forBackup(m);
                 PgTools.Tool pgRestore = PgRestoreRun.choose(pgRestorePath, 0, m);
                 ArchiveRead read;
-                if (outputFile != null) {
+                if (m.directory()) {
+                    // backup --parallel: each object's size and SHA-256 (and decryption) checked into a private temp directory,
+                    // then pg_restore lists the TOC and reads every data file to the end.
+                    if (outputFile != null) throw Failure.usage("--output keeps one dump file; this backup is in directory format (backup --parallel)");
+                    try (TempDump temp = TempDump.create(Path.of(System.getProperty("java.io.tmpdir")), m.sizeBytes(), err)) {
+                        Path dir = DirectoryArchive.download(s3, backup.common.bucket(), m, identities, temp.path(), 4, err);
+                        try {
+                            TocListing toc = PgRestoreRun.listFile(pgRestore, dir);
+                            DirectoryArchive.readAll(pgRestore, dir);
+                            read = new ArchiveRead(toc, null);
+                        } finally {
+                            DirectoryArchive.delete(dir);
+                        }
+                    }
+                } else if (outputFile != null) {
                     try {
                         PrivateFile.create(outputFile);
                         VerifiedDownload.toFile(s3, backup.common.bucket(), m, outputFile, identities, err);

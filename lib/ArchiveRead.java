@@ -110,7 +110,8 @@ record ArchiveRead(TocListing listing, Map<List<String>, Long> rows) {
     /** What was counted, for the report: "N rows in T tables; the rows of C tables match the manifest's". */
     String describeRows(Manifest m) {
         long compared = archiveCounted(m);
-        return rows == null ? "its rows not counted (the backup's data is INSERT statements)"
+        return rows == null && m.directory() ? "its rows not counted (a directory-format backup records exact counts, checked by restore drill)"
+                : rows == null ? "its rows not counted (the backup's data is INSERT statements)"
                 : total() + " rows in " + rows.size() + (rows.size() == 1 ? " table" : " tables")
                 + (compared == 0 ? "; the manifest has no per-table archive counts to compare"
                 : "; the rows of " + compared + (compared == 1 ? " table match" : " tables match") + " the manifest's");

@@ -26,6 +26,7 @@ record BackupChoice(BackupListing.Entry entry, Manifest manifest, VerifyRecord d
         b.put("name", key().name());
         b.put("startedAt", Iso.iso(key().startedAt()));
         b.put("dumpKey", manifest.dumpKey());
+        b.put("format", manifest.format());
         b.put("manifestKey", key().manifestKey());
         b.put("sizeBytes", manifest.sizeBytes());
         b.put("sha256", manifest.sha256());
@@ -116,7 +117,7 @@ record BackupChoice(BackupListing.Entry entry, Manifest manifest, VerifyRecord d
         BackupStatus status = BackupListing.check(s3, bucket, chosen.key(), chosen.dump(), chosen.manifest(), true, Instant.now());
         if (!status.complete()) throw notComplete(new BackupListing.Entry(chosen.key(), chosen.dump(), chosen.manifest(), chosen.verify(), status), null);
         chosen = new BackupListing.Entry(chosen.key(), chosen.dump(), chosen.manifest(), chosen.verify(), status);
-        Manifest manifest = status.manifest().relocated(chosen.key().dumpKey());
+        Manifest manifest = status.manifest().relocated(status.manifest().directory() ? chosen.key().objectsPrefix() : chosen.key().dumpKey());
         if (!manifest.dumpKey().equals(status.manifest().dumpKey())) {
             err.println("note: " + chosen.key().base() + " was written as " + status.manifest().dumpKey() + "; reading its copy " + chosen.key().dumpKey());
         }

@@ -36,6 +36,49 @@ final class DirectoryArchive {
 
     private DirectoryArchive() {}
 
+    /**
+     * restore, drill, verify: every object downloaded and checked ({@link #fetch}) into a private directory next to
+     * {@code tempFile} (a {@link TempDump}'s: it holds the lock and its space check covers the objects); returns the
+     * directory, which pg_restore reads as a directory-format archive. The caller deletes it ({@link #delete}).
+     */
+    static Path download(S3Client s3, String bucket, Manifest m, Age.Identities identities, Path tempFile, int jobs, java.io.PrintWriter err)
+            throws IOException, InterruptedException {
+        Path dir = tempFile.resolveSibling(tempFile.getFileName() + ".d");
+        try {
+            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (UnsupportedOperationException notPosix) {
+            Files.createDirectory(dir);
+        }
+        try {
+            Progress progress = new Progress("downloading " + objects(m).size() + " objects", err, m.sizeBytes());
+            fetch(s3, bucket, m, identities, dir, Math.max(2, jobs), n -> { synchronized (progress) { progress.add(n); } });
+            progress.done();
+            return dir;
+        } catch (InterruptedException | RuntimeException e) {
+            delete(dir);
+            throw e;
+        }
+    }
+
+    /** Deletes a directory made by {@link #download} (a plain directory of files). */
+    static void delete(Path dir) {
+        if (dir == null || !Files.isDirectory(dir)) return;
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) Files.deleteIfExists(p);
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            System.err.println("could not delete " + dir + ": " + e.getMessage() + " (delete it by hand: it holds the backup's data)");
+        }
+    }
+
+    /** Reads every data block of a downloaded directory archive: pg_restore to /dev/null fails on a truncated or corrupt file. */
+    static void readAll(PgTools.Tool pgRestore, Path dir) {
+        PgTools.Result r = PgTools.run(List.of(pgRestore.path().toString(), "--file", "/dev/null", dir.toString()), java.util.Map.of(), null, 0);
+        if (r.exitCode() != 0) {
+            throw new Failure(Exit.DATA_INVALID, "pg_restore cannot read the archive's data: " + Errors.lastLines(r.stderr(), 3));
+        }
+    }
+
     /** The key of one object: next to the manifest, under its dumpKey ("...NAME_STAMP.dump.d/"). */
     static String objectKey(Manifest m, Manifest.DumpObject o) { return m.dumpKey() + o.name(); }
 

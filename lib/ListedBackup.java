@@ -48,12 +48,13 @@ record ListedBackup(BackupListing.Entry entry, Manifest manifest, VerifyRecord d
         else if (!e.complete()) status = "NOT COMPLETE: " + e.status().describe();
         else if (m.encryption() != null) status = "complete, encrypted (" + m.encryption().scheme() + ")";
         else status = "complete";
+        if (m != null && m.directory()) status += ", directory format (" + m.objects().size() + " objects)";
         Long size = m != null ? Long.valueOf(m.sizeBytes()) : e.dump() != null ? e.dump().size() : null;
         return new String[] {Iso.iso(e.key().startedAt()), e.key().name(), host(m) == null ? "-" : host(m),
                 size == null ? "-" : Progress.size(size),
                 m == null || m.pgDumpVersion() == null ? "-" : m.pgDumpVersion(),
                 m == null || m.serverVersion() == null ? "-" : m.serverVersion().strip().split("\\s+")[0],
-                drillCell(), status, e.dump() != null || e.manifest() == null ? e.key().dumpKey() : e.key().manifestKey()};
+                drillCell(), status, e.dump() != null ? e.dump().key() : e.manifest() == null ? e.key().dumpKey() : e.key().manifestKey()};
     }
 
     /** A drill record counts only next to a complete backup, and only for its dump. */
@@ -77,7 +78,8 @@ record ListedBackup(BackupListing.Entry entry, Manifest manifest, VerifyRecord d
         b.put("status", e.status().state().name().toLowerCase(Locale.ROOT));
         b.put("reason", e.complete() ? null : e.status().describe());
         b.put("host", host(m));
-        b.put("dumpKey", e.key().dumpKey());
+        b.put("dumpKey", e.dump() != null ? e.dump().key() : m != null && m.directory() ? e.key().objectsPrefix() : e.key().dumpKey());
+        b.put("format", m == null ? null : m.format()); // "custom", or "directory" (backup --parallel: dumpKey is the objects' prefix)
         b.put("dumpPresent", e.dump() != null);
         b.put("manifestKey", e.manifest() != null ? e.key().manifestKey() : null);
         b.put("sizeBytes", m != null ? Long.valueOf(m.sizeBytes()) : e.dump() != null ? e.dump().size() : null);

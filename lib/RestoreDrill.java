@@ -51,7 +51,9 @@ final class RestoreDrill {
      * ran, there is nothing to vouch for or against, and a record would be left behind on its own.
      */
     static void checkStillThere(S3Client s3, String bucket, BackupChoice chosen) {
-        for (String key : List.of(chosen.key().manifestKey(), chosen.manifest().dumpKey())) {
+        // A directory-format backup: its toc.dat stands for its objects (each was checked by the download).
+        String dump = chosen.manifest().directory() ? chosen.manifest().dumpKey() + "toc.dat" : chosen.manifest().dumpKey();
+        for (String key : List.of(chosen.key().manifestKey(), dump)) {
             try {
                 s3.headObject(b -> b.bucket(bucket).key(key));
             } catch (NoSuchKeyException e) {
@@ -86,6 +88,26 @@ final class RestoreDrill {
             cannotTest(older); // known before any download
             return;
         }
+        if (manifest.directory()) {
+            // backup --parallel: its objects checked into a directory next to the temp file, which pg_restore reads instead
+            Path dir = null;
+            long t0 = System.nanoTime();
+            try {
+                try {
+                    dir = DirectoryArchive.download(s3, bucket, manifest, identities, file, jobs, err);
+                } catch (Failure f) {
+                    if (f.exitCode != Exit.DATA_INVALID) throw new Failure(f.exitCode, f.getMessage() + "; nothing recorded, the last drill record stands", f);
+                    durations.put("download", seconds(t0));
+                    fail(Exit.DATA_INVALID, f.getMessage());
+                    return;
+                }
+                durations.put("download", seconds(t0));
+                restoreAndCompare(dir, jobs);
+            } finally {
+                DirectoryArchive.delete(dir);
+            }
+            return;
+        }
         long t0 = System.nanoTime();
         try {
             Failure damaged = download(s3, bucket, file, identities);
@@ -96,6 +118,11 @@ final class RestoreDrill {
         } finally {
             durations.put("download", seconds(t0));
         }
+        restoreAndCompare(file, jobs);
+    }
+
+    /** The checked archive ({@code file}, or a directory-format archive's directory) listed, restored into a scratch database and compared. */
+    private void restoreAndCompare(Path file, int jobs) throws Exception {
         TocListing listing;
         try {
             listing = PgRestoreRun.listFile(pgRestore, file);

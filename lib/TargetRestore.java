@@ -45,9 +45,16 @@ final class TargetRestore {
      */
     Applied fromFile(Path tempDir) throws Exception {
         Manifest m = chosen.manifest();
+        Path objects = null;
         try (TempDump temp = TempDump.create(tempDir, m.sizeBytes(), err)) {
             Path file = temp.path();
-            VerifiedDownload.toFile(s3, bucket, m, file, identities, err);
+            if (m.directory()) {
+                // backup --parallel: every object checked before pg_restore starts (DirectoryArchive says why not piped)
+                objects = DirectoryArchive.download(s3, bucket, m, identities, file, how.jobs(), err);
+                file = objects;
+            } else {
+                VerifiedDownload.toFile(s3, bucket, m, file, identities, err);
+            }
             int toc = PgRestoreRun.listFile(pgRestore, file).entries();
             err.println("restore: verified: size and SHA-256 match the manifest" + (identities == null ? "" : ", decrypted with age")
                     + ", pg_restore reads " + toc + " TOC entries");
@@ -60,6 +67,8 @@ final class TargetRestore {
                 }
             }
             return new Applied(created, toc);
+        } finally {
+            DirectoryArchive.delete(objects);
         }
     }
 

@@ -206,6 +206,70 @@ class ParallelBackupTest {
         assertEquals(newer.objects().size() + 1, left.stream().filter(k -> k.startsWith(newer.key().base())).count(), left.toString());
     }
 
+    /**
+     * restore.java on a parallel backup: list shows the format, verify checks every object and reads every data file,
+     * restore --jobs 2 gives an equal database, drill passes (and records it), --stream is refused; a changed object makes
+     * verify and restore fail with 65 before pg_restore touches the target.
+     */
+    @Test
+    void restoreVerifyDrillAndListReadAParallelBackup() throws Exception {
+        String bucket = s3.createBucket("parallel-restore");
+        Path spool = Files.createTempDirectory("spool");
+        assertEquals(0, backup(s3.endpoint, bucket, spool).exit());
+        List<String> storage = List.of("--bucket", bucket, "--endpoint-url", s3.endpoint, "--region", S3Server.REGION);
+        java.util.function.Function<List<String>, String[]> args = extra -> {
+            List<String> all = new ArrayList<>(extra);
+            all.addAll(storage);
+            return all.toArray(String[]::new);
+        };
+
+        Scripts.Run list = Scripts.run(new Restore(), args.apply(List.of("list", "--json")));
+        assertEquals(0, list.exit(), list.toString());
+        JsonNode listed = Json.MAPPER.readTree(list.out()).get("backups").get(0);
+        assertEquals("directory", listed.get("format").asText(), listed.toString());
+        assertTrue(listed.get("complete").asBoolean(), listed.toString());
+        Scripts.Run human = Scripts.run(new Restore(), args.apply(List.of("list")));
+        assertTrue(human.out().contains("directory format"), human.out());
+
+        Scripts.Run verify = Scripts.run(new Restore(), args.apply(List.of("verify", "--name", "big")));
+        assertEquals(0, verify.exit(), verify.toString());
+
+        String target = "parallel_restored_" + System.nanoTime();
+        try {
+            Scripts.Run restore = Scripts.run(new Restore(), args.apply(List.of("--target-url", pg.url(target), "--create", "--jobs", "2", "--name", "big")));
+            assertEquals(0, restore.exit(), restore.toString());
+            assertEquals(SampleDatabase.fingerprints(pg, source), SampleDatabase.fingerprints(pg, target));
+            assertEquals(SampleDatabase.schema(pg, source), SampleDatabase.schema(pg, target));
+        } finally {
+            pg.dropDatabase(target);
+        }
+        Scripts.Run stream = Scripts.run(new Restore(), args.apply(List.of("--target-url", pg.url("nowhere_db"), "--create", "--stream", "--name", "big")));
+        assertEquals(64, stream.exit(), stream.toString());
+
+        Scripts.Run drill = Scripts.run(new Restore(), args.apply(List.of("drill", "--name", "big", "--target-url", pg.url("postgres"))));
+        assertEquals(0, drill.exit(), drill.toString());
+        assertTrue(s3.keys(bucket).stream().anyMatch(k -> k.endsWith(".verify.json")));
+
+        // One data object changed, same size: verify and restore refuse it (65), the target untouched.
+        JsonNode m = manifest(bucket);
+        String victim = null;
+        for (JsonNode o : m.get("objects")) if (!o.get("name").asText().equals("toc.dat")) victim = m.get("dumpKey").asText() + o.get("name").asText();
+        String victimKey = victim;
+        byte[] changed = s3.s3().getObjectAsBytes(b -> b.bucket(bucket).key(victimKey)).asByteArray();
+        changed[changed.length / 2] ^= 1;
+        s3.s3().putObject(b -> b.bucket(bucket).key(victimKey), software.amazon.awssdk.core.sync.RequestBody.fromBytes(changed));
+        Scripts.Run bad = Scripts.run(new Restore(), args.apply(List.of("verify", "--name", "big")));
+        assertEquals(65, bad.exit(), bad.toString());
+        String target2 = pg.createDatabase("parallel_untouched");
+        try {
+            Scripts.Run refused = Scripts.run(new Restore(), args.apply(List.of("--target-url", pg.url(target2), "--jobs", "2", "--name", "big")));
+            assertEquals(65, refused.exit(), refused.toString());
+            assertEquals("0", pg.sql(target2, "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and c.relkind = 'r'").strip());
+        } finally {
+            pg.dropDatabase(target2);
+        }
+    }
+
     /** A failure at each stage: the run fails, and no manifest, no object of the run and nothing in the spool is left. */
     @Test
     void aFailureAtAnyStageLeavesNothing() throws Exception {
