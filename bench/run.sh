@@ -193,6 +193,10 @@ SQL
       measure "$size" "backup.java (default: zstd, pg_dump 17)" "jbang backup.java --json --database-url '$url' --name $db-zstd --pg-dump $pg17/pg_dump"
     fi
     measure "$size" "JBang + JVM start alone (backup.java --version)" "jbang backup.java --version"
+    # Issue 21: the directory format, 2 workers, to local disk vs streamed to S3 (backup --parallel prints its peak spool).
+    measure "$size" "pg_dump -Fd -j 2 (gzip) to a local directory" "rm -rf '$work/dir.d'; $pgbin/pg_dump -Fd -j 2 -d '$url' -f '$work/dir.d'"
+    rm -rf "$work/dir.d"
+    measure "$size" "backup.java --parallel 2 (gzip, pg_dump 15)" "jbang backup.java --json --database-url '$url' --name $db-par --pg-dump $pgbin/pg_dump --parallel 2 --spool '$work' && grep -o 'peak spool [^,]*' '$work/last.err' >&2 || true"
   done
   echo "restore pg_restore" | grep -Eq -- "$ONLY" || continue
   # Restore: the same gzip dump, from a local file with pg_restore vs from S3 with restore.java (which downloads to a
@@ -202,10 +206,14 @@ SQL
   if echo restore | grep -Eq -- "$ONLY" && ! aws s3 ls "s3://$S3_BUCKET/pg-backups/$db-gzip/" >/dev/null 2>&1; then
     jbang backup.java --database-url "$url" --name "$db-gzip" --pg-dump "$pgbin/pg_dump" 2>/dev/null
   fi
+  if echo "restore parallel" | grep -Eq -- "$ONLY" && ! aws s3 ls "s3://$S3_BUCKET/pg-backups/$db-par/" >/dev/null 2>&1; then
+    jbang backup.java --database-url "$url" --name "$db-par" --pg-dump "$pgbin/pg_dump" --parallel 2 --spool "$work" 2>/dev/null
+  fi
+  rm -rf "$work/dir.d"; "$pgbin/pg_dump" -Fd -j 2 -d "$url" -f "$work/dir.d"
   flags="--exit-on-error --no-owner --no-acl"
   for run in $(seq "$RUNS"); do
     echo " restore run $run of $RUNS"
-    for contender in 1 2 3 4 5; do
+    for contender in 1 2 3 4 5 6 7; do
       psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
       case $contender in
         1) measure "$size" "pg_restore --single-transaction, local file" "$pgbin/pg_restore $flags --single-transaction -d '$server/restored' '$work/dump.file'" ;;
@@ -213,11 +221,13 @@ SQL
         3) measure "$size" "restore.java --stream (from S3)" "jbang restore.java --stream --name $db-gzip --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
         4) measure "$size" "pg_restore --jobs 2, local file" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dump.file'" ;;
         5) measure "$size" "restore.java --jobs 2 (from S3)" "jbang restore.java --name $db-gzip --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
+        6) measure "$size" "pg_restore -Fd --jobs 2, local directory" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dir.d'" ;;
+        7) measure "$size" "restore.java --jobs 2 of a --parallel backup (from S3)" "jbang restore.java --name $db-par --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
       esac
     done
   done
   psql -d "$server/postgres" -c "drop database if exists restored with (force)"
-  rm -f "$work/dump.file"
+  rm -f "$work/dump.file"; rm -rf "$work/dir.d"
 done
 
 [ -n "${PREPARE_ONLY:-}" ] && exit 0
