@@ -3,7 +3,7 @@
  * leader and N workers) for the whole dump, on top of backup's own session (the exported snapshot and row counts)
  * and the lock watch's short psql connection. A worker refused a connection fails the whole dump late, after
  * minutes of work; so N is capped up front by what the server has free: {@code max_connections} less the
- * superuser-reserved slots and the client connections already open, the role's {@code rolconnlimit} and the
+ * superuser-reserved slots (and, on PostgreSQL 16+, the reserved_connections slots) and the client connections already open, the role's {@code rolconnlimit} and the
  * database's {@code datconnlimit} less the connections each already has. The numbers are a moment's view: another
  * client may take a slot meanwhile, and then pg_dump fails with the server's "too many connections" (exit 1).
  */
@@ -19,6 +19,7 @@ final class ConnectionBudget {
         // connection is counted as open while it asks; it closes right after, hence the + 1 on each.
         String out = PgTools.query(psql, conn, """
                 select current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+                       - coalesce(current_setting('reserved_connections', true)::int, 0)
                        - (select count(*) from pg_stat_activity where backend_type = 'client backend') + 1,
                        (select rolconnlimit from pg_roles where rolname = current_user),
                        (select count(*) from pg_stat_activity where usename = current_user and backend_type = 'client backend') - 1,

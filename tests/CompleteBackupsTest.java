@@ -248,7 +248,7 @@ class CompleteBackupsTest {
         TestBackups.Made older = TestBackups.create(pg, bucket, PREFIX, "app", markedDatabase(4), NEWER);
         BackupKey newer = new BackupKey(PREFIX, "app", NOW.minus(Duration.ofHours(1)));
         put(bucket, newer.dumpKey(), older.dump());
-        put(bucket, newer.manifestKey(), older.manifest().toJson().replace("\"formatVersion\" : 1", "\"formatVersion\" : 2")
+        put(bucket, newer.manifestKey(), older.manifest().toJson().replace("\"formatVersion\" : 1", "\"formatVersion\" : 3")
                 .replace(older.dumpKey(), newer.dumpKey()).getBytes(StandardCharsets.UTF_8));
         Scripts.Run run = restore(null, bucket, PREFIX, "--target-url", pg.url(newDatabaseName()), "--create");
         assertEquals(Exit.CONFIG, run.exit(), run.toString());
