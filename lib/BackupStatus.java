@@ -48,8 +48,8 @@ record BackupStatus(State state, String reason, Manifest manifest) {
 
     static final Duration SKEW = Duration.ofMinutes(15);
 
-    /** Real manifests are a few KB plus ~150 bytes per table: 16 MiB is some 100,000 tables. Larger is not one of ours. */
-    static final long MAX_MANIFEST_BYTES = 16L << 20;
+    /** The one limit for every reader: {@link Manifest#MAX_BYTES}, which backup never writes past. */
+    static final long MAX_MANIFEST_BYTES = Manifest.MAX_BYTES;
 
     boolean complete() { return state == State.COMPLETE; }
 

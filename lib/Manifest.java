@@ -111,8 +111,8 @@ record Manifest(
             }
         });
         if (bytes == null) {
-            throw new Failure(Exit.DATA_INVALID, what + " " + key + " is too large (more than " + (MAX_BYTES >> 20) + " MiB): it is not one"
-                    + " written by " + Version.TOOL + " and is not read");
+            throw "manifest".equals(what) ? tooLarge(key, MAX_BYTES) : new Failure(Exit.DATA_INVALID, what + " " + key + " is too large (more than "
+                    + (MAX_BYTES >> 20) + " MiB): it is not one written by " + Version.TOOL + " and is not read");
         }
         return new String(bytes, StandardCharsets.UTF_8);
     }
@@ -147,7 +147,8 @@ record Manifest(
 
     static Failure tooLarge(String whereFrom, long maxBytes) {
         String limit = maxBytes >= 1 << 20 ? (maxBytes >> 20) + " MiB" : maxBytes + " bytes";
-        return new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is larger than the " + limit + " a manifest may have: not one of ours");
+        return new Failure(Exit.DATA_INVALID, "manifest " + whereFrom + " is too large (more than " + limit + "): it is not one written by "
+                + Version.TOOL + " and is not read");
     }
 
     private static Manifest checked(Manifest m, String whereFrom) {
