@@ -1,0 +1,222 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * lib/FleetPlan.java (pure: shards, the 256-leg cap, balance by past size and time, the average for new databases, the
+ * matrix and the plan file) and lib/FleetHistory.java (the past read from the newest complete backup in the bucket).
+ */
+class FleetPlanTest {
+    static List<String> names(int n) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(String.format("tenant-%04d.main.neondb", i));
+        return out;
+    }
+
+    /** A skewed fleet: most databases small, some a hundred times larger (log-normal sizes), durations roughly by size. */
+    static Map<String, FleetHistory.Past> skewedPast(List<String> names, long seed) { return skewedPast(names, seed, 0.6); }
+
+    static Map<String, FleetHistory.Past> skewedPast(List<String> names, long seed, double sigma) {
+        Random r = new Random(seed);
+        Map<String, FleetHistory.Past> past = new HashMap<>();
+        Instant t = Instant.parse("2026-11-29T02:00:00Z");
+        for (String n : names) {
+            long bytes = (long) (5e6 * Math.exp(r.nextGaussian() * sigma));
+            double seconds = 2 + bytes / 15e6 * (0.8 + 0.4 * r.nextDouble());
+            past.put(n, new FleetHistory.Past(n, t, bytes, seconds, t.minus(Duration.ofDays(30))));
+        }
+        return past;
+    }
+
+    static Set<String> allNames(FleetPlan.Plan p) {
+        Set<String> seen = new HashSet<>();
+        for (FleetPlan.Shard s : p.shards()) for (String n : s.databases()) assertTrue(seen.add(n), n + " in two shards");
+        return seen;
+    }
+
+    @Test
+    void neverMoreThan256LegsAndEveryDatabaseOnce() {
+        List<String> fleet = names(3000);
+        FleetPlan.Plan auto = FleetPlan.plan(fleet, skewedPast(fleet, 1), 0, 1, Duration.ofSeconds(1));
+        assertEquals(256, auto.shards().size(), "automatic shard count capped at GitHub's 256 jobs per matrix");
+        assertEquals(new HashSet<>(fleet), allNames(auto));
+
+        Failure tooMany = assertThrows(Failure.class, () -> FleetPlan.plan(fleet, Map.of(), 257, 1, Duration.ofHours(1)));
+        assertEquals(Exit.USAGE, tooMany.exitCode);
+        assertTrue(tooMany.getMessage().contains("256"), tooMany.getMessage());
+
+        assertEquals(5, FleetPlan.plan(names(5), Map.of(), 10, 1, Duration.ofHours(1)).shards().size(), "no empty leg");
+        assertEquals(40, FleetPlan.plan(fleet, Map.of(), 40, 4, Duration.ofHours(1)).shards().size(), "the shard count asked for");
+        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> FleetPlan.plan(List.of(), Map.of(), 1, 1, Duration.ofHours(1))).exitCode);
+    }
+
+    @Test
+    void automaticShardsKeepEachLegUnderTheTarget() {
+        List<String> fleet = names(600);
+        Map<String, FleetHistory.Past> past = skewedPast(fleet, 2);
+        double total = past.values().stream().mapToDouble(FleetHistory.Past::durationSeconds).sum();
+        FleetPlan.Plan p = FleetPlan.plan(fleet, past, 0, 4, Duration.ofMinutes(10));
+        assertEquals((int) Math.ceil(total / 4 / 600), p.shards().size());
+        assertTrue(p.shards().stream().allMatch(s -> s.estimatedSeconds() / 4 <= 600 * 1.25), "legs near the target");
+    }
+
+    @Test
+    void shardsAreBalancedByPastSizeAndTime() {
+        List<String> fleet = names(3000);
+        FleetPlan.Plan p = FleetPlan.plan(fleet, skewedPast(fleet, 3), 256, 4, Duration.ofHours(1));
+        assertTrue(p.bySize().floor() <= 1.25, "this fleet can be balanced: " + p.bySize());
+        assertTrue(p.bySize().ratio() <= 1.25, "max shard within 1.25x the mean by past size: " + p.bySize());
+        assertTrue(p.byTime().ratio() <= 1.25, "and by past time: " + p.byTime());
+        assertEquals(3000, p.measured());
+
+        // Against a plan that ignores the past (names dealt in turn), the balance is what the past bought.
+        long[] dealt = new long[256];
+        Map<String, FleetHistory.Past> past = skewedPast(fleet, 3);
+        for (int i = 0; i < fleet.size(); i++) dealt[i % 256] += past.get(fleet.get(i)).sizeBytes();
+        double mean = java.util.Arrays.stream(dealt).average().orElseThrow(), max = java.util.Arrays.stream(dealt).max().orElseThrow();
+        assertTrue(max / mean > p.bySize().ratio(), "round robin " + max / mean + " vs planned " + p.bySize().ratio());
+    }
+
+    @Test
+    void aDatabaseHeavierThanAMeanShardHasItsOwnShardAndAWarning() {
+        List<String> fleet = names(100);
+        Map<String, FleetHistory.Past> past = new HashMap<>(skewedPast(fleet, 4));
+        Instant t = Instant.parse("2026-11-29T02:00:00Z");
+        String giant = fleet.get(17);
+        past.put(giant, new FleetHistory.Past(giant, t, 200_000_000_000L, 20_000.0, t));
+        FleetPlan.Plan p = FleetPlan.plan(fleet, past, 10, 1, Duration.ofHours(1));
+        FleetPlan.Shard own = p.shards().stream().filter(s -> s.databases().contains(giant)).findFirst().orElseThrow();
+        assertEquals(List.of(giant), own.databases(), "nothing else waits behind it");
+        assertTrue(p.warnings().stream().anyMatch(w -> w.contains(giant)), p.warnings().toString());
+        assertTrue(p.bySize().ratio() <= p.bySize().floor() + 1e-9, "as good as any plan can be: " + p.bySize());
+        assertTrue(p.warnings().stream().anyMatch(w -> w.contains("6 h")), "a 5.6 h leg is near GitHub's job limit: " + p.warnings());
+    }
+
+    @Test
+    void aNewDatabaseCountsAsTheAverage() {
+        Instant t = Instant.parse("2026-11-29T02:00:00Z");
+        Map<String, FleetHistory.Past> past = Map.of(
+                "a", new FleetHistory.Past("a", t, 1000, 10.0, t),
+                "b", new FleetHistory.Past("b", t, 3000, 30.0, t),
+                "c", new FleetHistory.Past("c", t, 2000, null, t)); // no duration: by the fleet's rate (100 B/s)
+        List<FleetPlan.Estimate> e = FleetPlan.estimate(List.of("a", "b", "c", "new"), past);
+        FleetPlan.Estimate c = e.get(2), fresh = e.get(3);
+        assertEquals(20.0, c.seconds(), 1e-9);
+        assertEquals("new", fresh.name());
+        assertFalse(fresh.measured());
+        assertEquals(2000, fresh.bytes(), "the average size");
+        assertEquals(20.0, fresh.seconds(), 1e-9, "the average time");
+        assertEquals(3, FleetPlan.plan(List.of("a", "b", "c", "new"), past, 2, 1, Duration.ofHours(1)).measured());
+    }
+
+    @Test
+    void theSamePastGivesTheSamePlan() {
+        List<String> fleet = names(500);
+        String one = FleetPlan.plan(fleet, skewedPast(fleet, 5), 20, 2, Duration.ofHours(1)).matrixJson();
+        List<String> shuffled = new ArrayList<>(fleet);
+        java.util.Collections.shuffle(shuffled, new Random(9));
+        assertEquals(one, FleetPlan.plan(shuffled, skewedPast(fleet, 5), 20, 2, Duration.ofHours(1)).matrixJson(), "a rerun makes the same legs");
+    }
+
+    @Test
+    void theMatrixHoldsNamesOnlyAndThePlanFileIdsOnly() throws Exception {
+        List<String> fleet = names(300);
+        FleetPlan.Plan p = FleetPlan.plan(fleet, skewedPast(fleet, 6), 7, 2, Duration.ofHours(1));
+        JsonNode matrix = Json.MAPPER.readTree(p.matrixJson());
+        assertEquals(List.of("include"), iterable(matrix.fieldNames()));
+        assertEquals(7, matrix.get("include").size());
+        Set<String> seen = new HashSet<>();
+        for (JsonNode leg : matrix.get("include")) {
+            assertEquals(List.of("shard", "of", "databases"), iterable(leg.fieldNames()), "nothing but the shard and its names");
+            assertEquals(7, leg.get("of").asInt());
+            for (JsonNode n : leg.get("databases")) seen.add(n.asText());
+        }
+        assertEquals(new HashSet<>(fleet), seen);
+        assertFalse(p.matrixJson().contains("\n"), "one line, for $GITHUB_OUTPUT");
+
+        Map<String, Map<String, String>> sources = new HashMap<>();
+        for (String n : fleet) {
+            sources.put(n, Map.of("project", n.substring(0, n.indexOf('.')), "branch", "br-x", "branchName", "main", "database", "neondb", "role", "neondb_owner"));
+        }
+        byte[] doc = p.documentJson(sources).getBytes(StandardCharsets.UTF_8);
+        for (int shard = 1; shard <= 7; shard++) {
+            FleetPlan.Leg leg = FleetPlan.readLeg(doc, shard);
+            assertEquals(p.shard(shard), leg.databases());
+            assertEquals(7, leg.of());
+            for (String n : leg.databases()) assertEquals(sources.get(n), leg.sources().get(n));
+        }
+        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> FleetPlan.readLeg(doc, 8)).exitCode);
+        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> FleetPlan.readLeg("{\"shards\": 1}".getBytes(StandardCharsets.UTF_8), 1)).exitCode);
+        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> FleetPlan.readLeg("not json".getBytes(StandardCharsets.UTF_8), 1)).exitCode);
+        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> p.shard(0)).exitCode);
+    }
+
+    static List<String> iterable(java.util.Iterator<String> it) {
+        List<String> out = new ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
+    }
+
+    // ---- the past, from the bucket ----
+
+    /** A backup of {@code size} bytes (random: no pg_dump needed to be judged complete) that took {@code seconds}. */
+    static void backup(String bucket, String name, Instant at, int size, long seconds, boolean manifest) {
+        byte[] bytes = new byte[size];
+        new Random(size).nextBytes(bytes);
+        BackupKey key = new BackupKey("pg-backups", name, at);
+        TestBackups.putObject(bucket, key.dumpKey(), bytes);
+        if (!manifest) return;
+        TestBackups.putManifest(bucket, key, new Manifest(Manifest.CURRENT_FORMAT, Version.TOOL, Version.VERSION, name, "db", "db.example", key.dumpKey(),
+                at.toString(), at.plusSeconds(seconds).toString(), size, TestBackups.sha256(bytes), "17.2", "17.2", "custom", "gzip", null, 1, List.of(), List.of()));
+    }
+
+    @Test
+    void thePastIsTheNewestCompleteBackupOfEachName() {
+        S3Server s3 = S3Server.get();
+        String bucket = s3.createBucket("fleet-history");
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        backup(bucket, "alpha", now.minus(Duration.ofDays(3)), 1000, 40, true);
+        backup(bucket, "alpha", now.minus(Duration.ofDays(2)), 4000, 90, true); // the newest complete one
+        backup(bucket, "alpha", now.minus(Duration.ofDays(1)), 9000, 0, false); // a failed night: no manifest
+        backup(bucket, "beta", now.minus(Duration.ofDays(2)), 7000, 70, true);
+        BackupKey damaged = new BackupKey("pg-backups", "beta", now.minus(Duration.ofDays(1)));
+        backup(bucket, "beta", damaged.startedAt(), 500, 5, true);
+        TestBackups.putObject(bucket, damaged.dumpKey(), new byte[400]); // shorter than its manifest says: not complete
+        backup(bucket, "gamma", now.minus(Duration.ofDays(1)), 300, 0, false); // never a complete backup
+        backup(bucket, "other", now.minus(Duration.ofDays(1)), 100, 1, true); // not in the fleet asked about
+
+        FleetHistory.History h;
+        try (S3Client c = s3.s3()) {
+            h = FleetHistory.read(c, bucket, "pg-backups", List.of("alpha", "beta", "gamma", "delta"), 4);
+        }
+        assertEquals(Set.of("alpha", "beta"), h.backups().keySet());
+        FleetHistory.Past alpha = h.backups().get("alpha");
+        assertEquals(4000, alpha.sizeBytes());
+        assertEquals(90.0, alpha.durationSeconds(), 1e-9);
+        assertEquals(now.minus(Duration.ofDays(3)), alpha.firstBackup());
+        assertEquals(7000, h.backups().get("beta").sizeBytes(), "the damaged newer backup does not count");
+        assertNull(h.backups().get("gamma"));
+
+        FleetPlan.Plan p = FleetPlan.plan(List.of("alpha", "beta", "gamma", "delta"), h.backups(), 2, 1, Duration.ofHours(1));
+        assertEquals(2, p.measured());
+        assertEquals(Set.of("alpha", "beta", "gamma", "delta"), allNames(p));
+        assertEquals(4000 + 7000 + 2 * 5500, p.shards().stream().mapToLong(FleetPlan.Shard::estimatedBytes).sum(), "the new ones count as the average");
+    }
+}
