@@ -78,6 +78,31 @@ record PartPlan(long partSize, boolean explicit, long databaseBytes) {
         return Math.max(PLANNED_MIN, Math.min(MAX, ceilDiv(need, MIB) * MIB));
     }
 
+    /** What the server says about the database: pg_database_size, or -1 when it will not say (the plan then warns). */
+    static long databaseSize(PsqlSession session) {
+        PsqlSession.Reply r = session.run("select 'size=' || pg_database_size(current_database());");
+        try {
+            return r.ok() && r.value("size") != null ? Long.parseLong(r.value("size").strip()) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Said before the dump starts, or null: when 3 parts of this size need more than {@code share} of Java's maximum heap
+     * (the heap divided among the databases dumped at once). Buffers grow only as far as the dump fills them, so a
+     * small dump of a large database may never need them: a warning, not a failure.
+     */
+    String memoryWarning(long maxHeap, int concurrent) {
+        long need = saturatingTimes(partSize, 3);
+        long share = maxHeap / Math.max(1, concurrent) * 3 / 4;
+        if (need <= share) return null;
+        long heapMiB = ceilDiv(saturatingTimes(need, Math.max(1, concurrent)) * 4 / 3, MIB) + 256;
+        return "the upload may hold 3 parts of " + Progress.size(partSize) + " per database" + (concurrent > 1 ? " (" + concurrent + " at once)" : "")
+                + " and Java's heap is " + Progress.size(maxHeap) + ": if it runs out, set JAVA_TOOL_OPTIONS=-Xmx" + heapMiB + "m"
+                + (concurrent > 1 ? " or lower --jobs" : "");
+    }
+
     /** The largest dump this plan can store: 10,000 parts. */
     long capacity() { return partSize * MAX_PARTS; }
 

@@ -105,4 +105,18 @@ class PartPlanTest {
         Failure max = PartPlan.of(null, 5000 * GIB).outgrown(10_000 * GIB);
         assertTrue(max.getMessage().contains("cannot be stored as one S3 object"), max.getMessage());
     }
+
+    @Test
+    void saysUpFrontWhenThreePartsMayNotFitTheHeap() {
+        PartPlan big = PartPlan.of(null, 1024 * GIB); // 420 MiB parts: 1.2 GiB for 3
+        assertNull(big.memoryWarning(4 * GIB, 1));
+        String w = big.memoryWarning(GIB, 1);
+        assertTrue(w != null && w.contains("3 parts of 420.0 MiB") && w.contains("JAVA_TOOL_OPTIONS=-Xmx") && !w.contains("--jobs"), w);
+        String jobs = big.memoryWarning(4 * GIB, 4);
+        assertTrue(jobs != null && jobs.contains("(4 at once)") && jobs.contains("lower --jobs"), jobs);
+        // the heap it names is enough: no warning with it
+        long named = Long.parseLong(jobs.replaceAll(".*-Xmx(\\d+)m.*", "$1")) << 20;
+        assertNull(big.memoryWarning(named, 4), jobs);
+        assertNull(PartPlan.of(null, GIB).memoryWarning(512 * MIB, 8), "8 MiB parts fit a small heap");
+    }
 }

@@ -27,7 +27,10 @@ import java.util.regex.Pattern;
  * <li>{@link Store#B2}: 500/503 bursts (B2 answers them by design, backblaze.com/blog/b2-503-500-server-error): every
  *   {@code burstEvery}-th request starts {@code burstLength} failures in a row; every {@code tooSmallEvery}-th
  *   UploadPart is refused with 400 InvalidRequest "The request body was too small" (wal-g#1741); DeleteObjects answers
- *   200 with an empty {@code <Error/>} and deletes nothing (pgbackrest#2259: the reply cannot be trusted).</li>
+ *   200 with an empty {@code <Error/>} and deletes nothing (pgbackrest#2259: the reply cannot be trusted); If-None-Match
+ *   is dropped on the way, as by a store that does not implement conditional writes and ignores the header (B2 does not
+ *   document them). Dropping a signed header breaks the request's signature: only for a server that does not check
+ *   signatures (moto; s3proxy does check them).</li>
  * <li>{@link Store#GCS}: a request with S3's flexible checksum headers (x-amz-checksum-*, x-amz-sdk-checksum-algorithm,
  *   x-amz-trailer, aws-chunked content) is refused, 400 InvalidArgument (talos-backup#64, coldfront#42); DeleteObjects
  *   is not implemented (400 NotImplemented, as GCS's XML API answers).</li>
@@ -56,6 +59,8 @@ final class StoreQuirkProxy implements AutoCloseable {
     volatile int burstEvery = 9;
     volatile int burstLength = 3;
     volatile int tooSmallEvery = 5;
+    /** B2: whether If-None-Match is dropped (see the class comment). */
+    volatile boolean ignoreConditions;
 
     StoreQuirkProxy(Store store, String upstreamEndpoint) throws IOException {
         this.store = store;
@@ -119,6 +124,7 @@ final class StoreQuirkProxy implements AutoCloseable {
                 refusals.add(refusal + ": " + request);
                 return;
             }
+            if (store == Store.B2 && ignoreConditions) lines.removeIf(h -> h.toLowerCase(Locale.ROOT).startsWith("if-none-match:"));
             forward(client, lines, body);
         } catch (IOException | RuntimeException e) {
             // the client or the server went away
