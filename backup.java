@@ -32,6 +32,7 @@
 //SOURCES lib/ChildEnvironment.java
 //SOURCES lib/ServiceFile.java
 //SOURCES lib/AwsClients.java
+//SOURCES lib/StoreProfile.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupStatus.java
@@ -52,7 +53,7 @@
 //SOURCES lib/Markdown.java
 //SOURCES lib/StoredObject.java
 //SOURCES lib/WritePreflight.java
-//SOURCES lib/PartSizes.java
+//SOURCES lib/PartPlan.java
 //SOURCES lib/LockWaitTimeout.java
 //SOURCES lib/ExactCountLimit.java
 //SOURCES lib/DumpCompression.java
@@ -139,8 +140,10 @@ class Backup implements Callable<Integer> {
             description = "Passed to pg_dump as --compress, e.g. zstd:9, lz4, gzip:9, none with pg_dump 16+; a gzip level 0-9 before (default: zstd with pg_dump 16+, gzip level 6 before).")
     String compress;
 
-    @Option(names = "--part-size", paramLabel = "SIZE", defaultValue = "8MiB",
-            description = "Size of the first 1,000 upload parts; it doubles every 1,000 parts (up to 256 MiB) so that dumps beyond 1 TiB fit in S3's 10,000 parts. Memory used: at most 3 parts per database, as far as the dump fills them (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--part-size", paramLabel = "SIZE", defaultValue = "auto",
+            description = "Size of every upload part (one size per upload: R2 refuses others): auto plans it from the database's size (pg_database_size"
+                    + " times 4 over S3's 10,000 parts, 8 MiB to 1 GiB), or e.g. 64MiB (5 MiB to 1 GiB). Memory used: at most 3 parts per database, as far"
+                    + " as the dump fills them (default: ${DEFAULT-VALUE}).")
     String partSize;
 
     @Option(names = "--encrypt-to", paramLabel = "RECIPIENT", split = ",", defaultValue = "${env:" + Age.RECIPIENTS_ENV + "}",
@@ -188,7 +191,7 @@ class Backup implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         // Options: everything that can be wrong with the input fails here, before any connection is made.
         storage.validate();
-        long firstPartSize = PartSizes.parse(partSize);
+        Long partSizeBytes = PartPlan.parse(partSize); // null: planned per database
         if (jobs < 1) throw Failure.usage("--jobs must be at least 1");
         long lockWaitMillis = LockWaitTimeout.parse(lockWaitTimeout);
         long countLimitBytes = ExactCountLimit.parse(exactCountLimit);
@@ -199,7 +202,7 @@ class Backup implements Callable<Integer> {
         String bucket = storage.bucket();
         String prefix = storage.prefix();
         DatabaseBackup.Settings settings = new DatabaseBackup.Settings(pgDumpPath, compress, allowPooler, sourceMoved, lockWaitMillis, exactCountLimit,
-                countLimitBytes, recipients, !noReadBack, extraArgs, firstPartSize, storage.aws, output.verbose);
+                countLimitBytes, recipients, !noReadBack, extraArgs, partSizeBytes, Math.min(jobs, targets.size()), storage.aws, output.verbose);
 
         // Act: the preflight proves the bucket takes our writes, then each database is backed up.
         List<BackupResult> results;
