@@ -211,4 +211,25 @@ class FleetReportTest {
         assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> FleetReport.read(dir.resolve("missing"), planFile)).exitCode);
         assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> FleetReport.read(dir, dir.resolve("notes.txt"))).exitCode);
     }
+
+    /** backup report: the summary on stderr, the document on stdout, and the exit code is the fleet's. */
+    @Test
+    void theReportCommandIsRedWhenADatabaseIsMissing(@TempDir Path dir) throws Exception {
+        JsonNode plan = plan(List.of(List.of("a"), List.of("b")));
+        Path planFile = dir.resolve("fleet-plan.json");
+        Files.write(planFile, Json.MAPPER.writeValueAsBytes(plan));
+        Path results = Files.createDirectories(dir.resolve("results"));
+        Files.write(results.resolve("backup-shard-1.json"), leg(ok("a", 2048, 3)));
+        Scripts.Run run = Scripts.run(new FleetReportCommand(), "--plan-file", planFile.toString(), "--json", results.toString());
+        assertEquals(Exit.PARTIAL, run.exit(), run.toString());
+        JsonNode doc = Json.MAPPER.readTree(run.out());
+        assertEquals(List.of(false, 3, 1, 1), List.of(doc.path("ok").asBoolean(), doc.path("exitCode").asInt(), doc.path("backedUp").asInt(), doc.path("skipped").asInt()));
+        assertTrue(run.err().contains("1 of 2 databases backed up, 0 failed, 1 skipped"), run.err());
+        assertTrue(run.err().contains("no result from the leg of shard 2"), run.err());
+
+        Files.write(results.resolve("backup-shard-2.json"), leg(ok("b", 10, 1)));
+        Scripts.Run green = Scripts.run(new FleetReportCommand(), "--plan-file", planFile.toString(), results.toString());
+        assertEquals(0, green.exit(), green.toString());
+        assertEquals("", green.out(), "without --json nothing on stdout");
+    }
 }
