@@ -45,6 +45,21 @@
 //SOURCES lib/DrillVerdict.java
 //SOURCES lib/ScratchServer.java
 //SOURCES lib/ServerIdentity.java
+//SOURCES lib/CheckCommand.java
+//SOURCES lib/BackupCheck.java
+//SOURCES lib/BackupHealth.java
+//SOURCES lib/CheckReport.java
+//SOURCES lib/WatchedNames.java
+//SOURCES lib/AtomicFile.java
+//SOURCES lib/PrometheusTextfile.java
+//SOURCES lib/HttpPost.java
+//SOURCES lib/Pings.java
+//SOURCES lib/Webhook.java
+//SOURCES lib/GitHubAnnotations.java
+//SOURCES lib/Durations.java
+//SOURCES lib/TextTable.java
+//SOURCES lib/Markdown.java
+//SOURCES lib/Stopwatch.java
 
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -118,7 +133,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * subcommands.
  */
 @Command(name = "restore", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-        subcommands = {Restore.ListBackups.class, Restore.Verify.class, Restore.Drill.class, Restore.Keygen.class},
+        subcommands = {Restore.ListBackups.class, Restore.Verify.class, Restore.Drill.class, Restore.Keygen.class, CheckCommand.class},
         description = {
             "Restore a backup into a database: the latest by default, or the one chosen with --at or --key.",
             "Nothing touches the target before the backup is downloaded and checked (size, SHA-256, archive readable);"
@@ -128,7 +143,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
             "An encrypted backup (backup --encrypt-to) needs its private key: --identity FILE or BACKUP_AGE_IDENTITY.",
             "",
             "Subcommands: 'list' shows the backups, 'verify' checks one without a database, 'drill' proves one restores,"
-                + " 'keygen' makes a key pair for encrypted backups.",
+                + " 'keygen' makes a key pair for encrypted backups, 'check' watches that every database has a fresh, proven backup.",
             ""})
 class Restore implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -9,7 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Where one backup's objects live in S3 (design.md section 2):
+ * Where one backup's objects live in S3 (docs/architecture.md#s3-layout):
  * <pre>PREFIX/NAME/NAME_2026-11-23T02-00-00Z.dump | .manifest.json | .verify.json</pre>
  * The timestamp is the UTC start of the dump, to the second, written so that keys sort in time order.
  * Everything that lists the bucket parses keys with {@link #parse}; anything that does not parse is not

@@ -4,7 +4,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * No dump through a transaction pooler (design.md section 4). pg_dump sets session state (row_security = off,
+ * No dump through a transaction pooler (docs/architecture.md#safety-rules). pg_dump sets session state (row_security = off,
  * an empty search_path, its snapshot's isolation) in statements of their own; behind a pooler in transaction
  * mode, those land on whichever server connection is free, not on the one that runs the dump. A dump then exits 0
  * with the rows a row-level security policy hid, and the empty search_path leaks into the pool's connections that

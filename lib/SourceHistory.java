@@ -6,7 +6,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
- * One backup name holds one source's history (design.md section 4). Every Neon database is called neondb: two
+ * One backup name holds one source's history (docs/architecture.md#safety-rules). Every Neon database is called neondb: two
  * servers backed up under one name would share one history, restore would pick the other server's backup, and
  * prune would delete one database's last backup because the other keeps the name's newest one fresh.
  *

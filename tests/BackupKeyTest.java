@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The S3 object layout of design.md section 2: formatting, parsing, sorting, sanitising. */
+/** The S3 object layout (docs/architecture.md#s3-layout): formatting, parsing, sorting, sanitising. */
 class BackupKeyTest {
     private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789._-";
 

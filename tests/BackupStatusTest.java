@@ -101,7 +101,7 @@ class BackupStatusTest {
 
         Failure big = assertThrows(Failure.class, () -> Manifest.read(new ByteArrayInputStream(json), json.length - 1, true, "m"));
         assertEquals(Exit.DATA_INVALID, big.exitCode);
-        assertTrue(big.getMessage().contains("larger than"), big.getMessage());
+        assertTrue(big.getMessage().contains("too large"), big.getMessage());
         // An endless stream stops at the cap.
         InputStream endless = new InputStream() {
             @Override public int read() { return ' '; }

@@ -75,7 +75,7 @@ class BoundedMemoryTest {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long me = Thread.currentThread().getId();
         try (S3Client client = s3.s3()) {
-            Backup.StreamUpload upload = Backup.StreamUpload.create(client, bucket, "pg-backups/small/small_2026-11-20T02-00-00Z.dump", 8 << 20);
+            MultipartStreamUpload upload = MultipartStreamUpload.create(client, bucket, "pg-backups/small/small_2026-11-20T02-00-00Z.dump", 8 << 20);
             long before = threads.getThreadAllocatedBytes(me);
             long bytes = upload.pump(new ByteArrayInputStream(data), (buf, off, len) -> { });
             long allocated = threads.getThreadAllocatedBytes(me) - before;

@@ -1,14 +1,21 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Every script answers --help and --version, lists the exit codes, and rejects bad usage with 64. */
+/**
+ * Every script answers --help and --version, lists the exit codes, rejects bad usage with 64, and prints the same
+ * --json envelope (ok first, exitCode second) whether it succeeds or fails.
+ */
 class CliTest {
     /** name, a fresh command, and the arguments that make an otherwise valid invocation of it. */
     record Script(String name, Supplier<Object> command, List<String> validArgs) {
@@ -80,6 +87,70 @@ class CliTest {
         assertEquals(Exit.USAGE, run.exit(), run.toString());
         assertTrue(run.err().contains("invalid bucket name"), run.err());
         assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
+    }
+
+    /** The servers a real --json run needs, started only by the tests that use them. */
+    static final class Fixture {
+        static final List<String> DATABASES = new ArrayList<>();
+        final PgServer pg = PgServer.get();
+        final S3Server s3 = S3Server.get();
+
+        /** A fresh bucket, as the storage options that point a script at it. */
+        List<String> storage(String bucketPrefix) {
+            return List.of("--bucket", s3.createBucket(bucketPrefix), "--endpoint-url", s3.endpoint, "--region", S3Server.REGION);
+        }
+
+        /** A fresh database with one small table, dropped after the class. */
+        String database(String prefix) {
+            String db = pg.createDatabase(prefix);
+            DATABASES.add(db);
+            pg.sql(db, "create table t as select g from generate_series(1, 100) g");
+            return db;
+        }
+    }
+
+    @AfterAll
+    static void dropDatabases() {
+        for (String db : Fixture.DATABASES) PgServer.get().dropDatabase(db);
+    }
+
+    /** A script's --json run that succeeds, and one that fails after its options were accepted: each script adds its row. */
+    record JsonRuns(String name, Supplier<Object> command, Function<Fixture, List<String>> succeeding, Function<Fixture, List<String>> failing) {
+        @Override public String toString() { return name; }
+    }
+
+    static Stream<JsonRuns> jsonRuns() {
+        return Stream.of(new JsonRuns("backup", Backup::new,
+                f -> with(f.storage("cli-backup"), "--json", "--database-url", f.pg.url(f.database("cli_backup"))),
+                f -> with(f.storage("cli-backup-fails"), "--json", "--database-url", f.pg.url("cli_no_such_database"))));
+    }
+
+    @ParameterizedTest(name = "{0} --json: ok first, exitCode second, on success and on failure")
+    @MethodSource("jsonRuns")
+    void jsonEnvelope(JsonRuns runs) throws Exception {
+        Fixture fixture = new Fixture();
+        Scripts.Run success = Scripts.run(runs.command().get(), runs.succeeding().apply(fixture).toArray(String[]::new));
+        assertEquals(Exit.OK, success.exit(), success.toString());
+        assertEnvelope(success, true);
+        Scripts.Run failure = Scripts.run(runs.command().get(), runs.failing().apply(fixture).toArray(String[]::new));
+        assertTrue(failure.exit() != Exit.OK, failure.toString());
+        assertEnvelope(failure, false);
+    }
+
+    /** One JSON document on stdout whose first field is ok (true only for exit 0) and whose second is exitCode (the exit status). */
+    static void assertEnvelope(Scripts.Run run, boolean ok) throws Exception {
+        var doc = Json.MAPPER.readTree(run.out());
+        Iterator<String> fields = doc.fieldNames();
+        assertEquals("ok", fields.next(), run.out());
+        assertEquals("exitCode", fields.next(), run.out());
+        assertEquals(ok, doc.get("ok").asBoolean(!ok), run.out());
+        assertEquals(run.exit(), doc.get("exitCode").asInt(), run.out());
+    }
+
+    static List<String> with(List<String> first, String... more) {
+        List<String> all = new ArrayList<>(first);
+        all.addAll(List.of(more));
+        return all;
     }
 
     @Test

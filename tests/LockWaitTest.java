@@ -1,5 +1,4 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -7,7 +6,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
@@ -127,21 +125,5 @@ class LockWaitTest {
             assertEquals(List.of(), s3.keys(bucket));
             holder.run("rollback;");
         }
-    }
-
-    @Test
-    void lockWaitTimeoutValues() {
-        assertEquals(300_000, Backup.LockWait.parse(Backup.LockWait.DEFAULT));
-        assertEquals(2_000, Backup.LockWait.parse("2s"));
-        assertEquals(2_000, Backup.LockWait.parse("2"));
-        assertEquals(90 * 60_000, Backup.LockWait.parse("90min"));
-        assertEquals(1_500, Backup.LockWait.parse("1500ms"));
-        assertEquals(0, Backup.LockWait.parse("0"));
-        for (String bad : List.of("soon", "-1s", "2d", "25h", "1.5m")) {
-            assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> Backup.LockWait.parse(bad), bad).exitCode);
-        }
-        Map<String, Long> limits = Map.of("10GiB", 10L << 30, "0", -1L, "unlimited", Long.MAX_VALUE, "500MB", 500L << 20);
-        for (var e : limits.entrySet()) assertEquals(e.getValue(), Backup.CountLimit.parse(e.getKey()), e.getKey());
-        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> Backup.CountLimit.parse("big")).exitCode);
     }
 }

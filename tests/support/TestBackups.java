@@ -94,7 +94,7 @@ final class TestBackups {
                 Files.write(file, bytes);
                 PgTools.Result r = PgTools.run(List.of(pg.tool("pg_restore").path().toString(), "--list", file.toString()), Map.of(), null, 120);
                 if (r.exitCode() != 0) throw new IllegalStateException("pg_restore --list failed: " + r.stderr());
-                return (int) r.stdout().lines().filter(l -> !l.isBlank() && !l.startsWith(";")).count();
+                return TocEntries.count(r.stdout().lines().toList()); // as backup.java counts them
             } finally {
                 Files.deleteIfExists(file);
             }
@@ -154,6 +154,33 @@ final class TestBackups {
             return i;
         }
         return -1;
+    }
+
+    /**
+     * The same dump stored again as backup NAME started at {@code at} (a backdated or differently named backup without
+     * another pg_dump): the dump bytes under the new key, and a manifest naming them, with the new times.
+     */
+    static Made copy(String bucket, Made from, String name, Instant at) {
+        BackupKey key = new BackupKey(from.key().prefix(), name, at);
+        Manifest m = from.manifest();
+        Manifest moved = new Manifest(m.formatVersion(), m.tool(), m.toolVersion(), name, m.database(), m.host(), key.dumpKey(), at.toString(),
+                at.plusSeconds(5).toString(), m.sizeBytes(), m.sha256(), m.pgDumpVersion(), m.serverVersion(), m.format(), m.compression(),
+                m.encryption(), m.tocEntries(), m.tables(), m.pgDumpArgs(), m.source());
+        putObject(bucket, key.dumpKey(), from.dump());
+        putManifest(bucket, key, moved);
+        return new Made(key, moved, from.dump());
+    }
+
+    /**
+     * A drill record next to a backup, as restore drill writes it: {@code outcome} "passed" (for the manifest's sha256)
+     * or "failed" with reasons. For tests of the readers of records (list, prune, check) that need no real drill.
+     */
+    static void putDrillRecord(String bucket, Made backup, String outcome, String... reasons) {
+        Instant at = backup.key().startedAt().plusSeconds(600);
+        VerifyRecord r = new VerifyRecord(VerifyRecord.CURRENT_FORMAT, Version.TOOL, Version.VERSION, "drill", backup.dumpKey(), backup.manifest().sha256(),
+                outcome, List.of(reasons), at.toString(), at.plusSeconds(30).toString(), Map.of("total", 30.0), backup.manifest().pgDumpVersion(),
+                backup.manifest().serverVersion(), backup.manifest().tocEntries(), backup.manifest().tocEntries(), null, List.of(), null);
+        putObject(bucket, backup.key().verifyKey(), r.toJson().getBytes(StandardCharsets.UTF_8));
     }
 
     /** The same manifest with other table statistics. */
