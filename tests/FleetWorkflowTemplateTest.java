@@ -167,4 +167,41 @@ class FleetWorkflowTemplateTest {
         while (m.find()) if (!header.toString().contains(m.group(2))) missing.add(m.group(0));
         assertEquals(Set.of(), missing, "explain these in the header:\n" + header);
     }
+
+    /** alias + subcommand → the options the fleet template passes. */
+    static final Map<String, Set<String>> FLAGS_USED = Map.of(
+            "backup plan", Set.of("--neon", "--neon-org", "--neon-project", "--neon-branch", "--neon-database", "--databases-file", "--shards", "--jobs",
+                    "--leg-target", "--drills-per-night", "--drill-every-days", "--plan-file"),
+            "backup", Set.of("--fleet-plan", "--shard", "--jobs", "--json", "--databases-file"),
+            "prune", Set.of(),
+            "restore drill", Set.of("--name"),
+            "backup report", Set.of("--plan-file"));
+
+    /** Each call of the template against the picocli spec of the script the catalog names: subcommands, options, storage from env. */
+    @Test
+    void theInvocationsExistInTheScripts() throws Exception {
+        List<WorkflowTemplateTest.Invocation> invocations = WorkflowTemplateTest.invocations(TEMPLATE);
+        Map<String, Set<String>> found = new TreeMap<>();
+        for (var inv : invocations) found.computeIfAbsent(inv.command(), k -> new TreeSet<>()).addAll(inv.options());
+        assertEquals(new TreeMap<>(FLAGS_USED), found, "update FLAGS_USED");
+        List<String> problems = new ArrayList<>();
+        for (var inv : invocations) {
+            picocli.CommandLine cl = Cli.commandLine(WorkflowTemplateTest.newCommand(inv.alias()));
+            for (String word : inv.words()) {
+                picocli.CommandLine sub = cl.getSubcommands().get(word);
+                if (sub == null) {
+                    problems.add(inv + ": no subcommand " + word);
+                    cl = null;
+                    break;
+                }
+                cl = sub;
+            }
+            if (cl == null) continue;
+            for (String option : inv.options()) if (cl.getCommandSpec().findOption(option) == null) problems.add(inv + ": no option " + option);
+            if (inv.command().equals("backup report")) continue; // reads files only, no bucket
+            Set<String> env = WorkflowTemplateTest.envVarsRead(cl.getCommandSpec());
+            for (String setting : WorkflowTemplateTest.STORAGE_SETTINGS) if (!env.contains(setting)) problems.add(inv + ": does not read " + setting);
+        }
+        assertEquals(List.of(), problems);
+    }
 }

@@ -519,11 +519,12 @@ class WorkflowTemplateTest {
         for (Step step : steps(template)) {
             if (step.run() == null) continue;
             Set<String> arrayOptions = new LinkedHashSet<>();
-            for (String line : step.run().split("\n")) {
+            String run = step.run().replace("\\\n", " "); // a command continued on the next line is one command
+            for (String line : run.split("\n")) {
                 Matcher a = ARGS_ARRAY.matcher(line);
                 if (a.matches()) for (String t : a.group(1).trim().split("\\s+")) if (t.startsWith("--")) arrayOptions.add(t);
             }
-            for (String line : step.run().split("\n")) {
+            for (String line : run.split("\n")) {
                 if (line.strip().startsWith("#")) continue;
                 Matcher m = JBANG_ALIAS.matcher(line);
                 if (!m.find()) continue;
