@@ -6,7 +6,7 @@
 #   bash bench/fleet-overhead.sh                 # N=20 databases, ROWS=1000, --jobs 1 and 4
 #   N=40 ROWS=10000 bash bench/fleet-overhead.sh
 #
-# per database = (time of N - time of 1) / (N - 1); per process = time of 1 - per database. docs/fleet.md#cost-per-night
+# per database = (time of N - time of 1) / (N - 1); per process = time of 1 - per database. docs/fleet.md#cost-per-night-in-runner-minutes
 # turns them into runner minutes. Run it on an idle machine: on a loaded one wall times grow, CPU times less so.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
