@@ -68,6 +68,16 @@
 //SOURCES lib/DatabaseBackup.java
 //SOURCES lib/BackupResult.java
 //SOURCES lib/BackupReport.java
+//SOURCES lib/VerifyRecord.java
+//SOURCES lib/NeonApi.java
+//SOURCES lib/NeonFleet.java
+//SOURCES lib/FleetHistory.java
+//SOURCES lib/FleetPlan.java
+//SOURCES lib/DrillRotation.java
+//SOURCES lib/FleetPlanCommand.java
+//SOURCES lib/FleetLeg.java
+//SOURCES lib/FleetReport.java
+//SOURCES lib/FleetReportCommand.java
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -108,13 +118,14 @@ import software.amazon.awssdk.services.s3.S3Client;
  * renders the run's end. This file is the options and the story: options → plan → act → report.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-        subcommands = AutoComplete.GenerateCompletion.class,
+        subcommands = {FleetPlanCommand.class, FleetReportCommand.class, AutoComplete.GenerateCompletion.class},
         description = "Stream pg_dump (custom format) of one or many PostgreSQL databases into S3, with a checksummed manifest written last: a failed dump never becomes a visible backup.",
         footerHeading = "%nExamples:%n",
         footer = {"  DATABASE_URL='postgresql://u:pw@host/db?sslmode=require' backup --bucket b",
                 "  backup --bucket b --databases-file fleet.txt --jobs 2",
                 "  backup --bucket b -- --exclude-table-data=public.audit_log",
-                "  backup --bucket b --encrypt-to age1...     (restore then needs --identity KEYFILE)"})
+                "  backup --bucket b --encrypt-to age1...     (restore then needs --identity KEYFILE)",
+                "  backup --bucket b --fleet-plan fleet-plan.json --shard 3 --jobs 4 --json   (one leg of workflows/pg-backup-fleet.yml)"})
 class Backup implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -128,6 +139,14 @@ class Backup implements Callable<Integer> {
 
     @Option(names = "--name", paramLabel = "NAME", description = "Backup name for a single database (default: the database name, sanitised to [a-z0-9._-]).")
     String name;
+
+    @Option(names = "--fleet-plan", paramLabel = "FILE",
+            description = "One leg of a fleet: back up the databases of --shard N of this plan (backup plan --plan-file), found in --databases-file by"
+                    + " name, or through the Neon API (env NEON_API_KEY) just before each dump (docs/fleet.md).")
+    Path fleetPlan;
+
+    @Option(names = "--shard", paramLabel = "N", description = "Which shard of --fleet-plan (1 to the plan's number of shards).")
+    Integer shard;
 
     @Option(names = "--jobs", paramLabel = "N", defaultValue = "1", description = "Databases dumped at the same time (default: ${DEFAULT-VALUE}).")
     int jobs;
@@ -193,12 +212,13 @@ class Backup implements Callable<Integer> {
         storage.validate();
         Long partSizeBytes = PartPlan.parse(partSize); // null: planned per database
         if (jobs < 1) throw Failure.usage("--jobs must be at least 1");
+        if (shard != null && fleetPlan == null) throw Failure.usage("--shard goes with --fleet-plan FILE");
         long lockWaitMillis = LockWaitTimeout.parse(lockWaitTimeout);
         long countLimitBytes = ExactCountLimit.parse(exactCountLimit);
         List<String> extraArgs = PgDumpArgs.check(pgDumpArgs);
         List<String> recipients = Age.recipients(encryptTo);
         // Plan: the databases, each under its name.
-        List<BackupTarget> targets = targets();
+        List<BackupTarget> targets = fleetPlan != null ? leg().targets() : targets();
         String bucket = storage.bucket();
         String prefix = storage.prefix();
         DatabaseBackup.Settings settings = new DatabaseBackup.Settings(pgDumpPath, compress, allowPooler, sourceMoved, lockWaitMillis, exactCountLimit,
@@ -239,13 +259,36 @@ class Backup implements Callable<Integer> {
         return BackupTarget.named(targets, name);
     }
 
+    /** A leg of a fleet (--fleet-plan, --shard): its shard's databases, and how each is reached. */
+    private FleetLeg leg() throws IOException {
+        if (shard == null) throw Failure.usage("--fleet-plan needs --shard N: the leg's shard of the plan");
+        boolean urlsGiven = spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption("--database-url");
+        if (urlsGiven || name != null || sourceMoved) throw Failure.usage("--fleet-plan backs up its shard's databases: drop --database-url, --name and --source-moved");
+        PrintWriter err = spec.commandLine().getErr();
+        leg = FleetLeg.open(fleetPlan, shard, databasesFile, System.getenv(), w -> {
+            synchronized (err) {
+                err.println("backup: warning: " + w);
+                err.flush();
+            }
+        });
+        return leg;
+    }
+
+    /** The leg of --fleet-plan, or null. */
+    private FleetLeg leg;
+
+    /** One database's backup; a leg first finds its connection (a Neon URI is fetched just before the dump). */
+    private BackupResult backupOne(BackupTarget t, DatabaseBackup backup) {
+        return leg != null ? leg.backup(t, backup) : backup.backup(t);
+    }
+
     /** Runs each database's backup, --jobs at a time; one failure never stops the others. */
     private List<BackupResult> runAll(List<BackupTarget> targets, DatabaseBackup backup) throws InterruptedException {
-        if (targets.size() == 1) return List.of(backup.backup(targets.get(0)));
+        if (targets.size() == 1) return List.of(backupOne(targets.get(0), backup));
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(jobs, targets.size()), Threads.daemons("backup-db"));
         try {
             List<Future<BackupResult>> futures = new ArrayList<>();
-            for (BackupTarget t : targets) futures.add(pool.submit(() -> backup.backup(t)));
+            for (BackupTarget t : targets) futures.add(pool.submit(() -> backupOne(t, backup)));
             List<BackupResult> results = new ArrayList<>();
             for (Future<BackupResult> f : futures) {
                 try {
