@@ -22,6 +22,7 @@
 //SOURCES lib/BackupKey.java
 //SOURCES lib/Manifest.java
 //SOURCES lib/AwsClients.java
+//SOURCES lib/StoreProfile.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/BackupStatus.java
 //SOURCES lib/BackupListing.java
@@ -203,7 +204,7 @@ class Prune implements Callable<Integer> {
 
             // 5. Delete (unless --dry-run), in the crash-safe order.
             if (!dryRun) {
-                report.deleter = new BackupDeleter(s3, bucket);
+                report.deleter = new BackupDeleter(s3, bucket, storage.aws.store().batchDelete());
                 report.deleter.run(plans, uploads);
             }
 

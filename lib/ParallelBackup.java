@@ -166,7 +166,7 @@ final class ParallelBackup {
                     encrypted ? new Manifest.Encryption(Age.SCHEME, settings.recipients()) : null, TocEntries.count(tocLines), rows.tables(),
                     settings.extraArgs().stream().map(Redact::text).toList(), source, List.copyOf(objects));
             manifestSent = true;
-            new StoredBackup(s3, bucket, key).writeManifest(manifest, warn);
+            new StoredBackup(s3, bucket, key, settings.aws().store()).writeManifest(manifest, warn);
             checkStored(dirKey, objects); // still all there after the manifest (a prune or a person may delete meanwhile)
             double secs = clock.seconds();
             note.accept(String.format(Locale.ROOT, "%d objects, %s, peak spool %s, %.1f s", objects.size(), Progress.size(bytes), Progress.size(peakSpool), secs));
@@ -209,7 +209,9 @@ final class ParallelBackup {
         long size;
         try (InputStream raw = Files.newInputStream(file);
              InputStream in = encrypted ? Age.encrypting(raw, settings.recipients(), (b, o, l) -> { }) : raw) {
-            if (Files.size(file) < settings.firstPartSize()) {
+            // The file is whole: its part size is planned from its own size (or --part-size), as for a database of that size.
+            PartPlan plan = PartPlan.of(settings.partSize(), Files.size(file));
+            if (Files.size(file) < plan.partSize()) {
                 byte[] bytes = in.readAllBytes();
                 sha.update(bytes);
                 size = bytes.length;
@@ -217,7 +219,7 @@ final class ParallelBackup {
                 stored.add(objectKey); // before the request: one whose answer is lost may still have stored it
                 put(objectKey, bytes);
             } else {
-                MultipartStreamUpload upload = MultipartStreamUpload.create(s3, bucket, objectKey, settings.firstPartSize());
+                MultipartStreamUpload upload = MultipartStreamUpload.create(s3, bucket, objectKey, plan, settings.aws().store());
                 inFlight.add(upload);
                 try {
                     size = upload.pump(in, sha::update);
