@@ -132,7 +132,12 @@ class TocSelectionTest {
         ArchiveToc toc = ArchiveToc.read(archive);
         TocSelection.Result alone = TocSelection.choose(toc, List.of("public.accounts"), List.of(), true);
         assertEquals(List.of("public.accounts_v"), alone.dependents()); // --clean cannot drop the table under it: restore says so
+        Failure noClean = assertThrows(Failure.class, () -> SelectiveTarget.refuse(pg.psql(), pg.conn(db), alone, toc, false));
+        assertTrue(noClean.getMessage().contains("already has public.accounts") && noClean.getMessage().contains("--clean"), noClean.getMessage());
+        Failure view = assertThrows(Failure.class, () -> SelectiveTarget.refuse(pg.psql(), pg.conn(db), alone, toc, true));
+        assertTrue(view.getMessage().contains("public.accounts_v") && view.getMessage().contains("add --table"), view.getMessage());
         TocSelection.Result sel = TocSelection.choose(toc, List.of("public.accounts", "accounts_v"), List.of(), true);
+        SelectiveTarget.refuse(pg.psql(), pg.conn(db), sel, toc, true); // with the view chosen too: nothing stands in the way
         assertTrue(sel.leftOut().isEmpty(), sel.leftOut().toString());
         assertTrue(sel.dependents().isEmpty(), sel.dependents().toString());
         restore(db, sel, true, "--clean", "--if-exists");
@@ -149,7 +154,10 @@ class TocSelectionTest {
         ArchiveToc toc = ArchiveToc.read(archive);
         TocSelection.Result sel = TocSelection.choose(toc, List.of(), List.of("Zäh lung €"), false);
         String db = pg.createDatabase("tocsel_schema");
+        SelectiveTarget.refuse(pg.psql(), pg.conn(db), sel, toc, false); // nothing there yet
         restore(db, sel, true);
+        Failure again = assertThrows(Failure.class, () -> SelectiveTarget.refuse(pg.psql(), pg.conn(db), sel, toc, false));
+        assertTrue(again.getMessage().contains("Zäh lung €.Tä ble"), again.getMessage());
         assertEquals(pg.sql(src, "select md5(string_agg(t::text, '|' order by 1)) from \"Zäh lung €\".\"Tä ble\" t"),
                 pg.sql(db, "select md5(string_agg(t::text, '|' order by 1)) from \"Zäh lung €\".\"Tä ble\" t"));
         assertEquals("4242", pg.sql(db, "select last_value from \"Zäh lung €\".nummer"));
