@@ -33,6 +33,11 @@ final class RestoreProgress implements AutoCloseable {
 
     /** {@code total}: objects pg_restore will report on; {@code archive}: the file it reads (null: a pipe, no bytes). */
     RestoreProgress(String label, PrintWriter err, int total, Path archive, boolean tty) {
+        this(label, err, total, archive, tty, tty ? 1_000 : 10_000);
+    }
+
+    /** The same, a line every {@code intervalMillis}. */
+    RestoreProgress(String label, PrintWriter err, int total, Path archive, boolean tty, long intervalMillis) {
         this.label = label;
         this.err = err;
         this.total = total;
@@ -45,7 +50,7 @@ final class RestoreProgress implements AutoCloseable {
         }
         this.archiveSize = size;
         this.tty = tty;
-        long interval = tty ? 1_000 : 10_000;
+        long interval = intervalMillis;
         this.ticker = Threads.start("restore-progress", () -> {
             try {
                 while (!closed) {
@@ -165,14 +170,23 @@ final class RestoreProgress implements AutoCloseable {
         return -1;
     }
 
-    /** Stops the periodic lines; on a terminal ends the live line with the final count. */
+    /** Stops the periodic lines. */
     @Override
     public void close() {
         if (closed) return;
         closed = true;
         ticker.interrupt();
         synchronized (this) {
-            if (tty && printedOnTty) print(true);
+            if (tty && printedOnTty) {
+                err.print("\r\u001b[K");
+                err.flush();
+            }
         }
+    }
+
+    /** pg_restore finished: stops the periodic lines and prints the final count (on a terminal in place of the live line). */
+    void finished() {
+        close();
+        print(true);
     }
 }

@@ -25,7 +25,7 @@ class RestoreProgressTest {
         PgTools.Tool pgRestore = pg.tool("pg_restore");
         StringWriter out = new StringWriter();
         PrintWriter err = new PrintWriter(out, true);
-        try (RestoreProgress progress = new RestoreProgress("restore: pg_restore", err, total, archive, false);
+        try (RestoreProgress progress = new RestoreProgress("restore: pg_restore", err, total, archive, false, 100);
              PgTools.Streaming p = PgTools.start(List.of(pgRestore.path().toString(), "--verbose", "--exit-on-error", "--single-transaction",
                      "-d", pg.conn(db).withoutPassword(), archive.toString()), pg.conn(db).childEnvironment(), progress::line)) {
             progress.watch(p.process());
@@ -34,7 +34,13 @@ class RestoreProgressTest {
             assertEquals(total, progress.done(), p.stderr()); // one verbose line per object: the count ends at the total
             assertTrue(progress.describe().startsWith("restore: pg_restore: " + total + " of " + total + " objects (100%)"), progress.describe());
             assertEquals("", RestoreProgress.problems(p.stderr()).strip(), "only progress lines on a good restore");
+            progress.finished();
         }
+        List<String> lines = out.toString().lines().toList();
+        assertTrue(lines.size() >= 2, "periodic lines while it ran, and the last: " + lines);
+        assertTrue(lines.stream().allMatch(l -> l.matches("restore: pg_restore: \\d+ of " + total + " objects \\(\\d+%\\), .* s.*")), lines.toString());
+        assertTrue(lines.get(lines.size() - 1).startsWith("restore: pg_restore: " + total + " of " + total + " objects (100%)"), lines.toString());
+        assertTrue(lines.stream().anyMatch(l -> l.contains(" read, ")), "the archive's bytes read, from /proc: " + lines);
         assertEquals(SampleDatabase.fingerprints(pg, src), SampleDatabase.fingerprints(pg, db));
     }
 
