@@ -57,7 +57,7 @@ final class AwsClients {
      * write, and SO_TIMEOUT bounds only reads; without a limit one attempt hung for ~40 minutes while pg_dump kept its
      * transaction open on the production server. The SDK aborts an attempt that outlives its attempt timeout (which
      * also unblocks a stalled write) and retries it, and gives up on the call, retries and back-off included, at the
-     * call timeout. The README's "Timeouts" section states these numbers: keep them in step.
+     * call timeout. docs/stores.md#timeouts states these numbers: keep them in step.
      */
     static final int MAX_ATTEMPTS = 8;
     /** Metadata calls (create/abort/list/head, manifests, deletes, IAM, STS): each attempt, and the whole call. */

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * and exit 64, and every failure turned into one line and its exit code ({@link Errors}); the stack trace
  * only with --verbose. With --json, a failure that comes before the command printed its own document still
  * prints one on stdout, {"ok": false, "exitCode": N, "error": {"exitCode": N, "message": "..."}}: a caller that parses stdout
- * always gets a document (design.md section 3), never an empty string.
+ * always gets a document (docs/architecture.md#cli-conventions), never an empty string.
  */
 final class Cli {
 
@@ -109,7 +109,7 @@ class OutputOptions {
     boolean verbose;
 }
 
-/** Markdown appended to GitHub Actions' job summary when GITHUB_STEP_SUMMARY is set (design.md section 3). */
+/** Markdown appended to GitHub Actions' job summary when GITHUB_STEP_SUMMARY is set (docs/architecture.md#cli-conventions). */
 final class StepSummary {
     static void append(String markdown) {
         String file = System.getenv("GITHUB_STEP_SUMMARY");

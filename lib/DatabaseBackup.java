@@ -75,7 +75,7 @@ final class DatabaseBackup {
         Consumer<String> note = msg -> log(t.name(), msg);
         Consumer<String> warn = msg -> log(t.name(), "warning: " + msg);
         if (!settings.allowPooler()) {
-            // Never dump through Neon's pooled endpoint: its direct endpoint is the same database (README: "Pooled connections").
+            // Never dump through Neon's pooled endpoint: its direct endpoint is the same database (docs/backup.md#pooled-connections).
             PoolerCheck.Switch direct = PoolerCheck.directHost(conn);
             if (direct != null) {
                 note.accept("the host " + direct.from() + " is a pooled endpoint (Neon's -pooler naming): dumping from the direct host " + direct.to()

@@ -9,7 +9,7 @@ import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkClientException;
 
 /**
- * Turns what went wrong into an exit code and one line an operator can act on (design.md section 3):
+ * Turns what went wrong into an exit code and one line an operator can act on (docs/architecture.md#exit-codes):
  * AWS AccessDenied → 77, unreachable → 69, missing credentials or bucket → 78, and so on.
  */
 final class Errors {

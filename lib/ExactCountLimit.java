@@ -4,7 +4,7 @@ import java.util.regex.Pattern;
 
 /**
  * --exact-count-limit: tables up to this size (main fork, pg_class.relpages: as of its last VACUUM or ANALYZE) get an exact count(*) in the dump's
- * snapshot. The count reads the table once more (measured in the README's "Row counts" section); above the limit
+ * snapshot. The count reads the table once more (measured in docs/performance.md#row-counts-and-read-back); above the limit
  * the archive's own count stands alone.
  */
 final class ExactCountLimit {

@@ -1,7 +1,7 @@
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The exit codes every script shares (design.md section 3), and the failure type that carries one. */
+/** The exit codes every script shares (docs/architecture.md#exit-codes), and the failure type that carries one. */
 final class Exit {
     static final int OK = 0;
     static final int FAILED = 1;

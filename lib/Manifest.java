@@ -6,7 +6,7 @@ import software.amazon.awssdk.core.exception.RetryableException;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * The manifest written after a dump object is complete (design.md section 2). A backup exists only when
+ * The manifest written after a dump object is complete (docs/architecture.md#manifest). A backup exists only when
  * its manifest exists. Readers ignore unknown fields; a change of meaning bumps {@link #CURRENT_FORMAT}.
  *
  * @param sha256      hex SHA-256 of the exact bytes stored in {@code dumpKey} (after encryption, if any)

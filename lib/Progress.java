@@ -2,7 +2,7 @@ import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * Progress of a long transfer (design.md section 3): on a terminal, one line redrawn every second; without
+ * Progress of a long transfer (docs/architecture.md#cli-conventions): on a terminal, one line redrawn every second; without
  * one (CI logs), a plain line at most every 10 seconds. Thread-safe; cheap enough to call per buffer.
  */
 final class Progress {
