@@ -87,14 +87,12 @@ class CheckCommand implements Callable<Integer> {
             description = "How long each ping or webhook may take (env WATCH_PING_TIMEOUT; default ${DEFAULT-VALUE}).")
     String pingTimeout;
 
-    @Mixin StorageOptions storage = new StorageOptions();
-    @Mixin OutputOptions output = new OutputOptions();
+    @Mixin RestoreCommonOptions common = new RestoreCommonOptions();
 
     @Override
     public Integer call() {
-        Restore.takeParentOptions(spec);
-        storage.validate();
-        String bucket = storage.bucket(), prefix = storage.prefix();
+        common.begin(spec);
+        String bucket = common.bucket(), prefix = common.prefix();
         BackupHealth.Thresholds thresholds = BackupHealth.Thresholds.parse(maxAge, maxUnverifiedAge, maxShrink, maxIncompleteAge);
         Set<String> expected = WatchedNames.given(expect, namesFile);
         Set<String> ignored = WatchedNames.given(ignore, null);
@@ -108,7 +106,7 @@ class CheckCommand implements Callable<Integer> {
         Stopwatch took = Stopwatch.start();
         Instant now = Instant.now();
         BackupCheck.Result found;
-        try (S3Client s3 = AwsClients.s3(storage.aws)) {
+        try (S3Client s3 = common.s3()) {
             found = BackupCheck.run(s3, bucket, prefix, expected, state == null ? List.of() : WatchedNames.remembered(state), ignored, thresholds, now);
         } catch (RuntimeException e) {
             // The check could not judge: say so where someone is listening, then fail with the fault's own exit code.
@@ -153,8 +151,8 @@ class CheckCommand implements Callable<Integer> {
     private void print(CheckReport report, int exit) {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         // Workflow commands on stdout, where the runner reads them, unless stdout is the JSON document's alone.
-        if (GitHubAnnotations.active()) for (String a : report.annotations()) (output.json ? err : out).println(a);
-        if (output.json) JsonDocument.of(exit).putAll(report.json()).print(out);
+        if (GitHubAnnotations.active()) for (String a : report.annotations()) (common.json() ? err : out).println(a);
+        if (common.json()) JsonDocument.of(exit).putAll(report.json()).print(out);
         else out.print(report.table().render());
         out.flush();
         for (BackupHealth.Problem p : report.problems()) err.println(p.verdict().label() + ": " + p.message());

@@ -6,8 +6,7 @@ import java.util.regex.Pattern;
 
 /**
  * Durations as operators type them in options ("26h", "8d", "1d12h", ISO-8601 "PT26H") and as reports show them
- * ("3d 4h"). The same rules as prune's --max-age and --grace (prune.java parses with its own copy until the
- * restructure moves it here).
+ * ("3d 4h"): prune's --max-age and --grace, and every other duration option.
  */
 final class Durations {
     private static final Pattern PART = Pattern.compile("(\\d+)(w|d|h|m|s)");

@@ -20,10 +20,15 @@ final class JsonDocument {
 
     /** The document of a run that failed before it could report: {ok: false, exitCode, error: {exitCode, message}}. */
     static JsonDocument failure(int exitCode, String message) {
+        return new JsonDocument(false, exitCode).error(message);
+    }
+
+    /** Adds {@code error: {exitCode, message}} (the envelope's exit code) to the document of a run that failed. */
+    JsonDocument error(String message) {
         Map<String, Object> error = new LinkedHashMap<>();
-        error.put("exitCode", exitCode);
+        error.put("exitCode", fields.get("exitCode"));
         error.put("message", Redact.text(message));
-        return new JsonDocument(false, exitCode).put("error", error);
+        return put("error", error);
     }
 
     JsonDocument put(String name, Object value) {

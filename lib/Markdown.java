@@ -15,6 +15,14 @@ final class Markdown {
         return this;
     }
 
+    /** A heading of plain text and {@link Raw} parts (e.g. a {@link #code} span), joined as given. */
+    Markdown heading(Object... parts) {
+        sb.append("### ");
+        for (Object p : parts) sb.append(p instanceof Raw raw ? raw.markdown() : escape(String.valueOf(p)));
+        sb.append("\n\n");
+        return this;
+    }
+
     Markdown line(String text) {
         sb.append(escape(text)).append("\n\n");
         return this;

@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * Which server and database a connection reaches, by identity rather than by how a URL spells the host, so that a
- * restore never writes over the database its backup came from (design.md section 4): the cluster's
+ * restore never writes over the database its backup came from (docs/architecture.md#safety-rules): the cluster's
  * {@code system_identifier} (pg_control_system(), when the role may run it) and the database's OID; else the
  * addresses the host names resolve to, and the port. {@code localhost} and {@code 127.0.0.1}, a CNAME and its
  * target, a DNS name that moved to another address: all are told apart or recognised by what they reach.

@@ -122,7 +122,15 @@ class CliTest {
     static Stream<JsonRuns> jsonRuns() {
         return Stream.of(new JsonRuns("backup", Backup::new,
                 f -> with(f.storage("cli-backup"), "--json", "--database-url", f.pg.url(f.database("cli_backup"))),
-                f -> with(f.storage("cli-backup-fails"), "--json", "--database-url", f.pg.url("cli_no_such_database"))));
+                f -> with(f.storage("cli-backup-fails"), "--json", "--database-url", f.pg.url("cli_no_such_database"))),
+                // prune: an empty bucket keeps everything; a --name with no complete backup under --max-age is reported, then exit 1.
+                new JsonRuns("prune", Prune::new,
+                        f -> with(f.storage("cli-prune"), "--json", "--keep-days", "7"),
+                        f -> with(f.storage("cli-prune-fails"), "--json", "--keep-days", "7", "--max-age", "1d", "--name", "app")),
+                // setup-aws: a dry run plans; --object-lock-days on a bucket made without Object Lock stops while planning (78).
+                new JsonRuns("setup-aws", SetupAws::new,
+                        f -> with(f.storage("cli-setup"), "--json", "--dry-run", "--github-repo", "octo-org/app"),
+                        f -> with(f.storage("cli-setup-fails"), "--json", "--dry-run", "--github-repo", "octo-org/app", "--object-lock-days", "7")));
     }
 
     @ParameterizedTest(name = "{0} --json: ok first, exitCode second, on success and on failure")

@@ -175,7 +175,7 @@ class FaultDownloadTest {
         PrintWriter err = new PrintWriter(log, true);
         try (FaultProxy proxy = new FaultProxy(s3.endpoint); S3Client client = AwsClients.s3(options(proxy.endpoint()))) {
             proxy.shortResponse("every answer short", FaultDownloadTest::isDump, -1, 1000);
-            Failure f = assertThrows(Failure.class, () -> Restore.Download.fetch(client, bucket[0], made.dumpKey(), size,
+            Failure f = assertThrows(Failure.class, () -> VerifiedDownload.fetch(client, bucket[0], made.dumpKey(), size,
                     new ByteArrayOutputStream(), new Progress("t", err, size), err));
             assertEquals(Exit.UNAVAILABLE, f.exitCode, f.getMessage());
         }
@@ -185,7 +185,7 @@ class FaultDownloadTest {
         StringWriter log2 = new StringWriter();
         PrintWriter err2 = new PrintWriter(log2, true);
         try (S3Client client = s3.s3()) {
-            Failure f = assertThrows(Failure.class, () -> Restore.Download.fetch(client, bucket[0], made.dumpKey(), size,
+            Failure f = assertThrows(Failure.class, () -> VerifiedDownload.fetch(client, bucket[0], made.dumpKey(), size,
                     new ByteArrayOutputStream(), new Progress("t", err2, size), err2));
             assertEquals(Exit.DATA_INVALID, f.exitCode, f.getMessage());
             assertTrue(f.getMessage().contains("has " + cut.length + " bytes, the manifest says " + size), f.getMessage());

@@ -61,7 +61,7 @@ class FaultStallTest {
     }
 
     static long pgDumpBackends(String db) {
-        return Long.parseLong(pg.sql("postgres", "select count(*) from pg_stat_activity where datname = '" + db + "' and application_name = 'pg_dump'"));
+        return Long.parseLong(pg.sql("postgres", "select count(*) from pg_stat_activity where datname = '" + db + "' and application_name like 'pgdump-s3 backup %'"));
     }
 
     /** Polls until pg_dump's backends on {@code db} number {@code expected} (or the bound passes): the server notices a closed connection in its own time. */

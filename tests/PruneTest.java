@@ -6,12 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,10 +56,10 @@ class PruneTest {
         put(bucket, key.dumpKey(), dump);
         if (complete) {
             Manifest m = new Manifest(Manifest.CURRENT_FORMAT, Version.TOOL, Version.VERSION, name, name, "db.example.com", key.dumpKey(),
-                    at.toString(), at.plusSeconds(30).toString(), dump.length, sha256(dump), "15.8", "15.8", "custom", "zstd:3", null, 3, List.of(), List.of());
+                    at.toString(), at.plusSeconds(30).toString(), dump.length, TestBackups.sha256(dump), "15.8", "15.8", "custom", "zstd:3", null, 3, List.of(), List.of());
             put(bucket, key.manifestKey(), m.toJson().getBytes(StandardCharsets.UTF_8));
         }
-        if (verified) putVerify(bucket, key, "passed", sha256(dump));
+        if (verified) putVerify(bucket, key, "passed", TestBackups.sha256(dump));
         return key;
     }
 
@@ -72,14 +70,6 @@ class PruneTest {
 
     static void put(String bucket, String key, byte[] body) {
         s3.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(body));
-    }
-
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /**
@@ -381,20 +371,20 @@ class PruneTest {
         for (int d = 0; d < 3; d++) putBackup(bucket, "app", daysAgo(d), true, d == 2);
         putBackup(bucket, "app", daysAgo(5), false, false);
         List<BackupListing.Entry> listing = BackupListing.list(s3, bucket, PREFIX, null);
-        Prune.Settings settings = new Prune.Settings(new Prune.Retention.Policy(0, null, null, null, null, null, null), java.time.ZoneOffset.UTC,
+        PruneSettings settings = new PruneSettings(new RetentionPolicy(0, null, null, null, null, null, null), java.time.ZoneOffset.UTC,
                 1, null, false, Duration.ofHours(24));
         // Two days on: the incomplete dump, stored just now, is older than --grace by both its key's time and S3's.
-        Prune.NamePlan plan = Prune.Planner.plan("app", listing, settings, Instant.now().plus(Duration.ofDays(2)));
+        PrunePlan plan = PrunePlanner.plan("app", listing, settings, Instant.now().plus(Duration.ofDays(2)));
         assertEquals(2, plan.delete().size());
-        Prune.Deleter deleter = new Prune.Deleter(s3, "no-such-bucket-" + System.nanoTime());
+        BackupDeleter deleter = new BackupDeleter(s3, "no-such-bucket-" + System.nanoTime());
         deleter.run(List.of(plan), List.of());
         assertEquals(Exit.CONFIG, deleter.failureExitCode(), String.valueOf(deleter.stopped));
-        for (Prune.Decision d : plan.delete()) {
-            assertEquals(Prune.Deleter.Outcome.FAILED, deleter.outcome(d.entry().manifest().key()));
-            assertEquals(Prune.Deleter.Outcome.SKIPPED, deleter.outcome(d.entry().dump().key()), "a dump must stay while its manifest does");
+        for (PrunePlan.Decision d : plan.delete()) {
+            assertEquals(BackupDeleter.Outcome.FAILED, deleter.outcome(d.entry().manifest().key()));
+            assertEquals(BackupDeleter.Outcome.SKIPPED, deleter.outcome(d.entry().dump().key()), "a dump must stay while its manifest does");
             assertEquals("failed", deleter.backupOutcome(d.entry()));
         }
-        assertEquals(Prune.Deleter.Outcome.SKIPPED, deleter.outcome(plan.removeIncomplete().get(0).dump().key()));
+        assertEquals(BackupDeleter.Outcome.SKIPPED, deleter.outcome(plan.removeIncomplete().get(0).dump().key()));
     }
 
     static Set<String> uploads(String bucket) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +12,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -309,9 +307,9 @@ class RestoreTest {
         byte[] dump = TestBackups.dump(pg, db, "-Z0");
         String target = emptyDatabase("hold_target");
         ConnInfo conn = pg.conn(target);
-        List<String> cmd = Restore.PgRestore.command(pg.tool("pg_restore"), conn, new Restore.PgRestore.Options(false, 1, true, true, true), null);
+        List<String> cmd = PgRestoreRun.command(pg.tool("pg_restore"), conn, new PgRestoreRun.Options(false, 1, true, true, true), null);
         try (PgTools.Streaming p = PgTools.start(cmd, conn.childEnvironment())) {
-            Restore.HoldBack held = new Restore.HoldBack(p.stdin(), Restore.HoldBack.TAIL);
+            HoldBackStream held = new HoldBackStream(p.stdin(), HoldBackStream.TAIL);
             held.write(dump, 0, dump.length);
             held.flush();
             String waiting = "select count(*) from pg_stat_activity where datname = '" + target + "' and wait_event = 'ClientRead' and state = 'active'";
@@ -399,19 +397,6 @@ class RestoreTest {
 
     // ------------------------------------------------------------------------------------------------ pieces
 
-    @Test
-    void atAcceptsInstantsOffsetsDatesAndRefusesTheFuture() {
-        Instant now = Instant.parse("2026-11-25T12:00:00Z");
-        assertEquals(Instant.parse("2026-11-23T02:00:00Z"), Restore.Selection.parseAt("2026-11-23T02:00:00Z", now));
-        assertEquals(Instant.parse("2026-11-23T02:00:00Z"), Restore.Selection.parseAt("2026-11-23T04:00:00+02:00", now));
-        assertEquals(Instant.parse("2026-11-23T23:59:59Z"), Restore.Selection.parseAt("2026-11-23", now));
-        assertEquals(Instant.parse("2026-11-25T23:59:59Z"), Restore.Selection.parseAt("2026-11-25", now), "today is fine");
-        assertEquals(Instant.parse("2026-11-23T02:00:00Z"), Restore.Selection.parseAt("2026-11-23T02-00-00Z", now), "the key's stamp");
-        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> Restore.Selection.parseAt("2026-11-26", now)).exitCode);
-        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> Restore.Selection.parseAt("2026-11-25T12:00:01Z", now)).exitCode);
-        assertEquals(Exit.USAGE, assertThrows(Failure.class, () -> Restore.Selection.parseAt("last tuesday", now)).exitCode);
-    }
-
     /** The host comparison behind the identity check, where no system identifier can be read: names, addresses, ports, Neon. */
     @Test
     void theSourceIsRecognisedWhateverTheSpelling() {
@@ -489,28 +474,46 @@ class RestoreTest {
         assertEquals("300", pg.sql(source, "select count(*) from items"));
     }
 
+    /** Every --json document of restore and its subcommands starts with lib/JsonDocument's envelope: ok, then exitCode. */
     @Test
-    void holdBackPassesEverythingButTheTailUntilReleased() throws Exception {
-        Random random = new Random(42);
-        byte[] data = new byte[300_000];
-        random.nextBytes(data);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Restore.HoldBack held = new Restore.HoldBack(out, 1000);
-        for (int i = 0; i < data.length; ) {
-            int n = Math.min(data.length - i, 1 + random.nextInt(5000));
-            held.write(data, i, n);
-            i += n;
+    void jsonDocumentsStartWithOkAndExitCode() throws Exception {
+        String bucket = s3.createBucket("restore-envelope");
+        TestBackups.create(pg, bucket, "pg-backups", "marked", markedDatabase(7), T1);
+        Path key = tempFile();
+        List<Scripts.Run> runs = List.of(
+                restore(bucket, "--target-url", pg.url(newDatabaseName("envelope")), "--create", "--json"),
+                restore(bucket, "list", "--json"),
+                restore(bucket, "verify", "--json"),
+                Scripts.run(new Restore(), "keygen", "--output", key.toString(), "--json"));
+        for (Scripts.Run run : runs) {
+            assertEquals(0, run.exit(), run.toString());
+            List<String> fields = new ArrayList<>();
+            Json.MAPPER.readTree(run.out()).fieldNames().forEachRemaining(fields::add);
+            assertEquals(List.of("ok", "exitCode"), fields.subList(0, 2), run.out());
+            assertTrue(Json.MAPPER.readTree(run.out()).get("ok").asBoolean(), run.out());
         }
-        held.flush();
-        assertEquals(data.length - 1000, out.size());
-        held.release();
-        assertTrue(java.util.Arrays.equals(data, out.toByteArray()));
+        Files.deleteIfExists(key);
+        Scripts.Run failed = restore(bucket, "verify", "--json", "--name", "nothing-here");
+        assertEquals(Exit.FAILED, failed.exit(), failed.toString());
+        JsonNode doc = Json.MAPPER.readTree(failed.out());
+        assertFalse(doc.get("ok").asBoolean());
+        assertEquals(Exit.FAILED, doc.get("exitCode").asInt());
+    }
+
+    /** Shell completion comes from picocli's generate-completion subcommand and knows the subcommands and their options. */
+    @Test
+    void generateCompletionPrintsAScriptForEverySubcommand() {
+        Scripts.Run run = Scripts.run(new Restore(), "generate-completion");
+        assertEquals(0, run.exit(), run.toString());
+        for (String word : List.of("list", "verify", "drill", "keygen", "--target-url", "--scratch-url", "--identity")) {
+            assertTrue(run.out().contains(word), word + " missing from the completion script");
+        }
     }
 
     @Test
     void pgRestoreGetsNoPasswordInItsArguments() {
         ConnInfo target = pg.conn("anything");
-        List<String> cmd = Restore.PgRestore.command(pg.tool("pg_restore"), target, new Restore.PgRestore.Options(true, 1, true, true, true), Path.of("/tmp/x.dump"));
+        List<String> cmd = PgRestoreRun.command(pg.tool("pg_restore"), target, new PgRestoreRun.Options(true, 1, true, true, true), Path.of("/tmp/x.dump"));
         assertFalse(String.join(" ", cmd).contains(ConnInfo.encode(PgServer.PASSWORD)) || String.join(" ", cmd).contains(PgServer.PASSWORD), cmd.toString());
         assertTrue(cmd.containsAll(List.of("--exit-on-error", "--single-transaction", "--no-owner", "--no-acl", "--clean", "--if-exists")), cmd.toString());
         assertEquals(PgServer.PASSWORD, target.childEnvironment().get("PGPASSWORD"));

@@ -173,7 +173,7 @@ class SetupAwsLeastPrivilegeTest {
     /** The role's inline policy as setup-aws stored it in IAM (read back, not recomputed). */
     static List<JsonNode> storedPolicy(String role) {
         try (IamClient iam = moto.iam()) {
-            return List.of(SetupAws.PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+            return List.of(PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
         }
     }
 

@@ -4,14 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -30,8 +25,8 @@ import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
 import software.amazon.awssdk.services.sts.StsClient;
 
 /**
- * setup-aws: the policy documents (pure functions, asserted as parsed JSON), input validation, and convergence
- * against the emulator: first run creates, second run changes nothing, a changed option updates only what it
+ * setup-aws: the trust policy each option asks for, input validation, and convergence against the emulator (the
+ * documents themselves: {@link IamPoliciesTest}, {@link PolicyJsonTest}): first run creates, second run changes nothing, a changed option updates only what it
  * touches, --dry-run changes nothing, and what is not ours is kept or refused.
  */
 class SetupAwsTest {
@@ -40,7 +35,7 @@ class SetupAwsTest {
 
     // ------------------------------------------------------------------ policy documents (pure)
 
-    static SetupAws.Settings settings(String... args) {
+    static SetupSettings settings(String... args) {
         SetupAws cmd = new SetupAws();
         List<String> all = new ArrayList<>(List.of("--bucket", "acme-backups", "--region", "eu-central-1", "--github-repo", "octo-org/app"));
         all.addAll(List.of(args));
@@ -69,144 +64,20 @@ class SetupAwsTest {
     @Test
     void trustPolicyPinsAudienceAndExactSubject() {
         assertEquals(expectedTrust("repo:octo-org/app:ref:refs/heads/main"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings().subject()), "default: branch main");
+                IamPolicies.trustPolicy(OIDC_ARN, settings().subject()), "default: branch main");
         assertEquals(expectedTrust("repo:octo-org/app:ref:refs/heads/release/2.x"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--branch", "release/2.x").subject()));
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--branch", "release/2.x").subject()));
         assertEquals(expectedTrust("repo:octo-org/app:ref:refs/heads/prod"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--branch", "refs/heads/prod").subject()), "a full ref is accepted");
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--branch", "refs/heads/prod").subject()), "a full ref is accepted");
         assertEquals(expectedTrust("repo:octo-org/app:environment:production"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--environment", "production").subject()));
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--environment", "production").subject()));
         assertEquals(expectedTrust("repo:octo-org@123456/app@789012:ref:refs/heads/main"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--subject-prefix", "repo:octo-org@123456/app@789012").subject()));
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--subject-prefix", "repo:octo-org@123456/app@789012").subject()));
         assertEquals(expectedTrust("repo:octo-org@123456/app@789012:environment:backups"),
-                SetupAws.Policies.trustPolicy(OIDC_ARN, settings("--subject-prefix", "octo-org@123456/app@789012", "--environment", "backups").subject()));
+                IamPolicies.trustPolicy(OIDC_ARN, settings("--subject-prefix", "octo-org@123456/app@789012", "--environment", "backups").subject()));
         // Never a pattern: the documents use StringEquals only, and no value has a wildcard.
-        String text = SetupAws.Policies.trustPolicy(OIDC_ARN, settings().subject()).toString();
+        String text = IamPolicies.trustPolicy(OIDC_ARN, settings().subject()).toString();
         assertFalse(text.contains("StringLike") || text.contains("*"), text);
-    }
-
-    /** Every (action, resource) a policy allows, plus its conditions, as "action resource [conditions]"; a denial as "DENY action resource". */
-    static Set<String> grants(JsonNode policy) {
-        Set<String> out = new TreeSet<>();
-        for (JsonNode st : policy.get("Statement")) {
-            String effect = st.get("Effect").asText();
-            assertTrue(effect.equals("Allow") || effect.equals("Deny") && !st.has("Condition"), "an Allow, or an unconditional Deny: " + st);
-            List<String> actions = new ArrayList<>();
-            if (st.get("Action").isArray()) st.get("Action").forEach(a -> actions.add(a.asText()));
-            else actions.add(st.get("Action").asText());
-            String cond = st.has("Condition") ? " " + st.get("Condition") : "";
-            for (String a : actions) out.add((effect.equals("Deny") ? "DENY " : "") + a + " " + st.get("Resource").asText() + cond);
-        }
-        return out;
-    }
-
-    static final String B = "arn:aws:s3:::acme-backups";
-    static final String LIST = "s3:ListBucket " + B + " {\"StringLike\":{\"s3:prefix\":[\"pg-backups/*\"]}}";
-    static final String KEY = "arn:aws:kms:eu-central-1:" + ACCOUNT + ":key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    static final String VIA = " {\"StringEquals\":{\"kms:ViaService\":\"s3.eu-central-1.amazonaws.com\"}}";
-
-    static JsonNode permissions(SetupAws.RoleKind kind, String kmsKey) {
-        return SetupAws.Policies.permissionPolicy(kind, "aws", "acme-backups", "pg-backups", kmsKey, "eu-central-1");
-    }
-
-    /** s3:PutObject as a create only (AWS's "enforce conditional writes"): with If-None-Match, or staging a multipart upload. */
-    static final String CREATE = "s3:PutObject " + B + "/pg-backups/* {\"Null\":{\"s3:if-none-match\":\"false\"}}";
-    static final String STAGE = "s3:PutObject " + B + "/pg-backups/* {\"Bool\":{\"s3:ObjectCreationOperation\":\"false\"}}";
-
-    @Test
-    void permissionPoliciesMatchTheRoleDesign() {
-        assertEquals(Set.of(LIST,
-                "s3:ListBucketMultipartUploads " + B,
-                CREATE, STAGE,
-                "s3:PutObject " + B + "/pg-backups/*.verify.json",
-                "s3:AbortMultipartUpload " + B + "/pg-backups/*",
-                "s3:ListMultipartUploadParts " + B + "/pg-backups/*",
-                "s3:GetObject " + B + "/pg-backups/*",
-                "s3:DeleteObject " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.ALL, null)), "one role: everything the scripts do");
-        assertEquals(Set.of(LIST,
-                CREATE, STAGE,
-                "DENY s3:PutObject " + B + "/pg-backups/*.verify.json",
-                "s3:GetObject " + B + "/pg-backups/*.manifest.json",
-                "s3:AbortMultipartUpload " + B + "/pg-backups/*",
-                "s3:ListMultipartUploadParts " + B + "/pg-backups/*"), grants(permissions(SetupAws.RoleKind.WRITER, null)),
-                "writer: create only, read manifests only, no delete, no drill records");
-        assertEquals(Set.of(LIST,
-                "s3:ListBucketMultipartUploads " + B,
-                "s3:AbortMultipartUpload " + B + "/pg-backups/*",
-                "s3:DeleteObject " + B + "/pg-backups/*",
-                "s3:GetObject " + B + "/pg-backups/*.manifest.json",
-                "s3:GetObject " + B + "/pg-backups/*.verify.json"), grants(permissions(SetupAws.RoleKind.PRUNER, null)),
-                "pruner: list, read manifests and drill records (only complete backups count), delete");
-        assertEquals(Set.of(LIST,
-                "s3:GetObject " + B + "/pg-backups/*",
-                "s3:PutObject " + B + "/pg-backups/*.verify.json"), grants(permissions(SetupAws.RoleKind.RESTORER, null)), "restorer: read; write only verify records");
-
-        // With a KMS key: data keys and decryption for the roles that put or get, and only through S3 in that region.
-        String kms = "kms:GenerateDataKey " + KEY + VIA;
-        String decrypt = "kms:Decrypt " + KEY + VIA;
-        assertTrue(grants(permissions(SetupAws.RoleKind.WRITER, KEY)).containsAll(Set.of(kms, decrypt)), "multipart uploads with SSE-KMS need both");
-        assertTrue(grants(permissions(SetupAws.RoleKind.RESTORER, KEY)).containsAll(Set.of(kms, decrypt)));
-        assertTrue(grants(permissions(SetupAws.RoleKind.ALL, KEY)).containsAll(Set.of(kms, decrypt)));
-        assertEquals(Set.of(decrypt), grants(permissions(SetupAws.RoleKind.PRUNER, KEY)).stream().filter(g -> g.startsWith("kms:")).collect(java.util.stream.Collectors.toSet()),
-                "reading manifests needs decryption, no data keys");
-
-        // Nothing broad, in any design: no action wildcard, no version deletes, no bucket administration, and no
-        // s3:PutObject on PREFIX/* that could replace an object (only the conditional creates above).
-        for (SetupAws.RoleKind k : SetupAws.RoleKind.values()) {
-            for (String g : grants(permissions(k, KEY))) {
-                if (g.startsWith("DENY ")) continue;
-                if (g.startsWith("s3:PutObject ")) assertTrue(g.equals(CREATE) || g.equals(STAGE) || g.equals("s3:PutObject " + B + "/pg-backups/*.verify.json"), g);
-                assertFalse(g.split(" ")[0].contains("*"), g);
-                assertFalse(g.contains("Version") || g.contains("PutBucket") || g.contains("s3:Delete") && !g.startsWith("s3:DeleteObject "), g);
-                assertTrue(g.startsWith("kms:") || g.contains(B + "/pg-backups/") || g.startsWith("s3:ListBucket"), g);
-            }
-        }
-    }
-
-    /**
-     * The policies' conditions, which the emulator ignores, evaluated as IAM does ({@link IamSimulator}). Each row: a
-     * request and the decision for the roles ALL, WRITER, PRUNER, RESTORER in that order: A allowed, - not allowed,
-     * X explicitly denied.
-     */
-    @Test
-    void iamDecidesCreateOnlyAndNoDrillRecordsForTheWriter() {
-        String dump = "pg-backups/app/app_2026-01-02T02-00-00Z.dump", manifest = "pg-backups/app/app_2026-01-02T02-00-00Z.manifest.json";
-        String verify = "pg-backups/app/app_2026-01-02T02-00-00Z.verify.json";
-        Map<String, String> creation = Map.of("s3:ObjectCreationOperation", "true");
-        Map<String, String> staging = Map.of("s3:ObjectCreationOperation", "false");
-        Map<String, String> conditional = Map.of("s3:ObjectCreationOperation", "true", "s3:if-none-match", "*");
-        record Row(String decisions, String action, String key, Map<String, String> context, String what) {}
-        List<Row> rows = List.of(
-                new Row("AA--", "s3:PutObject", manifest, conditional, "put a new manifest with If-None-Match: * (PutObject)"),
-                new Row("AA--", "s3:PutObject", dump, conditional, "complete the dump's upload with If-None-Match: *"),
-                new Row("AA--", "s3:PutObject", dump, staging, "start a multipart upload, upload a part"),
-                new Row("AA--", "s3:PutObject", "pg-backups/.backup-preflight", staging, "backup's preflight upload"),
-                new Row("----", "s3:PutObject", manifest, creation, "overwrite a manifest (no If-None-Match)"),
-                new Row("----", "s3:PutObject", dump, creation, "overwrite a dump, or CopyObject over it"),
-                new Row("AX-A", "s3:PutObject", verify, conditional, "create a drill record"),
-                new Row("AX-A", "s3:PutObject", verify, creation, "replace a drill record (the next drill)"),
-                new Row("AX-A", "s3:PutObject", verify, staging, "a drill record as a multipart upload"),
-                new Row("AAAA", "s3:GetObject", manifest, Map.of(), "read a manifest"),
-                new Row("A-AA", "s3:GetObject", verify, Map.of(), "read a drill record"),
-                new Row("A--A", "s3:GetObject", dump, Map.of(), "read a dump"),
-                new Row("A-A-", "s3:DeleteObject", dump, Map.of(), "delete a dump"),
-                new Row("----", "s3:PutObject", "other-team/x", conditional, "create outside the prefix"),
-                new Row("----", "s3:GetObject", "other-team/x.manifest.json", Map.of(), "read a manifest outside the prefix"),
-                new Row("AAAA", "s3:ListBucket", "", Map.of("s3:prefix", "pg-backups/app/"), "list a name's backups"),
-                new Row("----", "s3:ListBucket", "", Map.of("s3:prefix", "other-team/"), "list another prefix"),
-                new Row("----", "s3:ListBucket", "", Map.of(), "list the whole bucket"));
-        List<String> wrong = new ArrayList<>();
-        SetupAws.RoleKind[] kinds = {SetupAws.RoleKind.ALL, SetupAws.RoleKind.WRITER, SetupAws.RoleKind.PRUNER, SetupAws.RoleKind.RESTORER};
-        for (Row row : rows) {
-            String resource = row.key().isEmpty() ? B : B + "/" + row.key();
-            IamSimulator.Request request = new IamSimulator.Request(row.action(), resource, row.context(), row.what());
-            for (int i = 0; i < kinds.length; i++) {
-                IamSimulator.Decision d = IamSimulator.evaluate(List.of(permissions(kinds[i], null)), request);
-                char got = d == IamSimulator.Decision.ALLOWED ? 'A' : d == IamSimulator.Decision.EXPLICIT_DENY ? 'X' : '-';
-                if (got != row.decisions().charAt(i)) wrong.add(kinds[i] + ": " + row.what() + ": " + got + ", expected " + row.decisions().charAt(i));
-            }
-        }
-        assertEquals(List.of(), wrong);
     }
 
     /** The evaluator is IAM's, not a yes-man: conditions, wildcards and explicit denials as documented. */
@@ -239,11 +110,11 @@ class SetupAwsTest {
 
     @Test
     void settingsAndDefaults() {
-        SetupAws.Settings s = settings();
-        assertEquals("pgdump-s3-acme-backups", s.roleName(SetupAws.RoleKind.ALL));
-        assertEquals(List.of(SetupAws.RoleKind.ALL), s.kinds());
+        SetupSettings s = settings();
+        assertEquals("pgdump-s3-acme-backups", s.roleName(RoleKind.ALL));
+        assertEquals(List.of(RoleKind.ALL), s.kinds());
         assertEquals(6 * 3600, s.maxSessionSeconds());
-        SetupAws.Settings split = settings("--split-roles", "--role-name", "nightly", "--object-lock-days", "7");
+        SetupSettings split = settings("--split-roles", "--role-name", "nightly", "--object-lock-days", "7");
         assertEquals(List.of("nightly-writer", "nightly-pruner", "nightly-restorer"), split.kinds().stream().map(split::roleName).toList());
         assertTrue(split.versioning(), "Object Lock needs versioning");
         // A long bucket name still leaves room for the longest suffix, and stays unique per bucket.
@@ -280,48 +151,6 @@ class SetupAwsTest {
         }
     }
 
-    @Test
-    void policiesAreComparedByMeaning() {
-        JsonNode ours = SetupAws.Policies.trustPolicy(OIDC_ARN, "repo:o/r:ref:refs/heads/main");
-        // IAM returns role documents URL-encoded, and may write one-element lists as plain values and reorder.
-        String encoded = URLEncoder.encode(ours.toString(), StandardCharsets.UTF_8).replace("+", "%20");
-        assertEquals(ours, SetupAws.PolicyJson.parse(encoded));
-        JsonNode reshaped = json("""
-                {"Statement": {"Condition": {"StringEquals": {"token.actions.githubusercontent.com:sub": ["repo:o/r:ref:refs/heads/main"],
-                  "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}, "Action": ["sts:AssumeRoleWithWebIdentity"],
-                  "Principal": {"Federated": ["%s"]}, "Effect": "Allow", "Sid": "GitHubActionsOidc"}, "Version": "2012-10-17"}
-                """.formatted(OIDC_ARN));
-        assertTrue(SetupAws.PolicyJson.same(ours, reshaped));
-        JsonNode other = SetupAws.Policies.trustPolicy(OIDC_ARN, "repo:o/r:ref:refs/heads/dev");
-        assertFalse(SetupAws.PolicyJson.same(ours, other));
-        String diff = SetupAws.PolicyJson.diff(ours, other);
-        assertTrue(diff.contains("- ") && diff.contains("refs/heads/main") && diff.contains("+ ") && diff.contains("refs/heads/dev"), diff);
-        assertTrue(diff.indexOf("refs/heads/main") < diff.indexOf("refs/heads/dev"), "removed line first:\n" + diff);
-
-        JsonNode w = permissions(SetupAws.RoleKind.WRITER, null);
-        var reversed = Json.MAPPER.createArrayNode();
-        for (int i = w.get("Statement").size() - 1; i >= 0; i--) reversed.add(w.get("Statement").get(i));
-        JsonNode reordered = ((ObjectNode) w.deepCopy()).set("Statement", reversed);
-        assertTrue(SetupAws.PolicyJson.same(w, reordered), "statement order does not matter");
-    }
-
-    @Test
-    void bucketPolicyKeepsOtherStatements() {
-        JsonNode existing = json("""
-                {"Version": "2012-10-17", "Statement": [
-                  {"Sid": "AuditorRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
-                  {"Sid": "PgdumpS3DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::old"}]}
-                """);
-        JsonNode merged = SetupAws.Policies.bucketPolicy(existing, "arn:aws:s3:::b");
-        assertEquals(2, merged.get("Statement").size(), merged.toString());
-        assertEquals(existing.get("Statement").get(0), merged.get("Statement").get(0), "the other statement is kept as it was");
-        assertEquals(json("""
-                {"Sid": "PgdumpS3DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                 "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-                """), merged.get("Statement").get(1), "ours is replaced by the desired one");
-        assertEquals(1, SetupAws.Policies.bucketPolicy(null, "arn:aws:s3:::b").get("Statement").size());
-    }
-
     // ------------------------------------------------------------------ against the emulator
 
     static String newBucket() { return "setup-" + UUID.randomUUID().toString().substring(0, 8); }
@@ -344,7 +173,7 @@ class SetupAwsTest {
     static IamClient iam() { return AwsClients.iam(S3Server.get().options()); }
 
     static JsonNode trustOf(IamClient iam, String role) {
-        return SetupAws.PolicyJson.parse(iam.getRole(r -> r.roleName(role)).role().assumeRolePolicyDocument());
+        return PolicyJson.parse(iam.getRole(r -> r.roleName(role)).role().assumeRolePolicyDocument());
     }
 
     @Test
@@ -377,8 +206,8 @@ class SetupAwsTest {
             assertTrue(iam.listOpenIDConnectProviders().openIDConnectProviderList().stream().anyMatch(p -> p.arn().equals(OIDC_ARN)));
             assertEquals(List.of("sts.amazonaws.com"), iam.getOpenIDConnectProvider(r -> r.openIDConnectProviderArn(OIDC_ARN)).clientIDList());
             assertEquals(expectedTrust("repo:octo-org/app:ref:refs/heads/main"), trustOf(iam, role));
-            assertEquals(permissionsFor(SetupAws.RoleKind.ALL, bucket), SetupAws.PolicyJson.parse(
-                    iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+            assertEquals(permissionsFor(RoleKind.ALL, bucket), PolicyJson.parse(
+                    iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
             assertEquals(21600, iam.getRole(r -> r.roleName(role)).role().maxSessionDuration());
         }
         // What to set in GitHub, as fields.
@@ -404,8 +233,8 @@ class SetupAwsTest {
         assertTrue(second.out().contains("branch main by default"), "says which branch it trusts by default:\n" + second.out());
     }
 
-    static JsonNode permissionsFor(SetupAws.RoleKind kind, String bucket) {
-        return SetupAws.Policies.permissionPolicy(kind, "aws", bucket, "pg-backups", null, "us-east-1");
+    static JsonNode permissionsFor(RoleKind kind, String bucket) {
+        return IamPolicies.permissionPolicy(kind, "aws", bucket, "pg-backups", null, "us-east-1");
     }
 
     @Test
@@ -444,8 +273,8 @@ class SetupAwsTest {
                 if (!i.get("resource").asText().equals("oidc-provider")) assertEquals("create", i.get("action").asText(), i.toString());
             });
             JsonNode writerPolicy = null;
-            for (JsonNode i : report.get("items")) if (i.get("name").asText().equals(role + "-writer/" + SetupAws.POLICY_NAME)) writerPolicy = i.get("desired");
-            assertEquals(SetupAws.Policies.permissionPolicy(SetupAws.RoleKind.WRITER, "aws", bucket, "pg-backups", null, "us-east-1"), writerPolicy);
+            for (JsonNode i : report.get("items")) if (i.get("name").asText().equals(role + "-writer/" + IamPlanner.POLICY_NAME)) writerPolicy = i.get("desired");
+            assertEquals(IamPolicies.permissionPolicy(RoleKind.WRITER, "aws", bucket, "pg-backups", null, "us-east-1"), writerPolicy);
             assertTrue(plan.err().contains("would create") && plan.err().contains("sts:AssumeRoleWithWebIdentity"), "the plan shows the documents:\n" + plan.err());
             assertThrows(NoSuchBucketException.class, () -> s3.headBucket(r -> r.bucket(bucket)));
             for (String suffix : List.of("-writer", "-pruner", "-restorer")) {
@@ -457,7 +286,7 @@ class SetupAwsTest {
             assertEquals(0, setup("--bucket", bucket, "--github-repo", "octo-org/app").exit());
             s3.deletePublicAccessBlock(r -> r.bucket(bucket));
             String widened = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}";
-            iam.putRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME).policyDocument(widened));
+            iam.putRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME).policyDocument(widened));
             Scripts.Run drift = setup("--bucket", bucket, "--github-repo", "octo-org/app", "--dry-run", "--json");
             assertEquals(0, drift.exit(), drift.toString());
             List<String> acts = actions(json(drift.out()));
@@ -466,13 +295,13 @@ class SetupAwsTest {
             assertTrue(drift.err().contains("- ") && drift.err().contains("\"s3:*\""), "the diff shows the widening:\n" + drift.err());
             S3Exception noPab = assertThrows(S3Exception.class, () -> s3.getPublicAccessBlock(r -> r.bucket(bucket)));
             assertEquals("NoSuchPublicAccessBlockConfiguration", noPab.awsErrorDetails().errorCode());
-            assertEquals(json(widened), SetupAws.PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+            assertEquals(json(widened), PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
 
             // A real run repairs exactly that.
             Scripts.Run fix = setup("--bucket", bucket, "--github-repo", "octo-org/app", "--json");
             assertEquals(acts, actions(json(fix.out())));
-            assertEquals(permissionsFor(SetupAws.RoleKind.ALL, bucket),
-                    SetupAws.PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+            assertEquals(permissionsFor(RoleKind.ALL, bucket),
+                    PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
             assertTrue(s3.getPublicAccessBlock(r -> r.bucket(bucket)).publicAccessBlockConfiguration().blockPublicPolicy());
         }
     }
@@ -506,11 +335,11 @@ class SetupAwsTest {
             LifecycleRule noncurrent = rules.stream().filter(r -> r.noncurrentVersionExpiration() != null).findFirst().orElseThrow();
             assertEquals(30, noncurrent.noncurrentVersionExpiration().noncurrentDays());
             assertEquals("nightly/pg/", noncurrent.filter().prefix());
-            for (SetupAws.RoleKind k : List.of(SetupAws.RoleKind.WRITER, SetupAws.RoleKind.PRUNER, SetupAws.RoleKind.RESTORER)) {
+            for (RoleKind k : List.of(RoleKind.WRITER, RoleKind.PRUNER, RoleKind.RESTORER)) {
                 String role = "pgdump-s3-" + bucket + k.suffix;
                 assertEquals(expectedTrust("repo:octo-org/app:environment:production"), trustOf(iam, role));
-                assertEquals(SetupAws.Policies.permissionPolicy(k, "aws", bucket, "nightly/pg", key, region),
-                        SetupAws.PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(SetupAws.POLICY_NAME)).policyDocument()));
+                assertEquals(IamPolicies.permissionPolicy(k, "aws", bucket, "nightly/pg", key, region),
+                        PolicyJson.parse(iam.getRolePolicy(r -> r.roleName(role).policyName(IamPlanner.POLICY_NAME)).policyDocument()));
                 assertEquals("arn:aws:iam::" + ACCOUNT + ":role/" + role, report.get("github").get("variables").get(k.variable).asText());
             }
         }
@@ -607,7 +436,7 @@ class SetupAwsTest {
     @Test
     void dryRunGuardRefusesMutatingCalls() {
         // The guard is what makes --dry-run safe by construction: a mutating call never leaves the process.
-        try (S3Client s3 = AwsClients.s3(S3Server.get().options(), new SetupAws.ReadOnlyGuard())) {
+        try (S3Client s3 = AwsClients.s3(S3Server.get().options(), new ReadOnlyGuard())) {
             String bucket = newBucket();
             Exception e = assertThrows(Exception.class, () -> s3.createBucket(r -> r.bucket(bucket)));
             assertTrue(String.valueOf(e.getMessage()).contains("dry run"), e.toString());

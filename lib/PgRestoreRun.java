@@ -1,0 +1,77 @@
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Choosing and running pg_restore. */
+final class PgRestoreRun {
+    record Options(boolean clean, int jobs, boolean singleTransaction, boolean noOwner, boolean noAcl) {}
+
+    /**
+     * The pg_restore for this restore: not older than the target server (like pg_dump in backup.java) and not
+     * older than the pg_dump that wrote the archive (an older pg_restore cannot read a newer archive).
+     */
+    static PgTools.Tool choose(String explicit, int serverMajor, Manifest m) {
+        int dumpMajor = PgTools.majorOf(m.pgDumpVersion());
+        try {
+            return PgTools.select("pg_restore", explicit, Math.max(serverMajor, dumpMajor));
+        } catch (Failure f) {
+            if (dumpMajor > serverMajor) {
+                throw new Failure(f.exitCode, f.getMessage() + " (the backup was written by pg_dump " + m.pgDumpVersion()
+                        + ", and an older pg_restore cannot read its archive)");
+            }
+            throw f;
+        }
+    }
+
+    static List<String> command(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file) {
+        List<String> cmd = new ArrayList<>(List.of(pgRestore.path().toString(), "--exit-on-error", "--dbname", db.withoutPassword()));
+        if (how.noOwner()) cmd.add("--no-owner");
+        if (how.noAcl()) cmd.add("--no-acl");
+        if (how.clean()) cmd.addAll(List.of("--clean", "--if-exists"));
+        if (how.jobs() > 1) cmd.addAll(List.of("--jobs", String.valueOf(how.jobs())));
+        else if (how.singleTransaction()) cmd.add("--single-transaction");
+        if (file != null) cmd.add(file.toString());
+        return cmd;
+    }
+
+    /** Restores {@code file} into {@code db}; pg_restore's failure becomes a Failure with its own messages. */
+    static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err) throws Exception {
+        run(pgRestore, db, how, file, err, null);
+    }
+
+    /** The same, told to {@code watch} (null: none), which stops it on SIGTERM; it never outlives the JVM ({@link Lifeline}). */
+    static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err, RestoreInterruption watch) throws Exception {
+        err.println("restore: pg_restore " + pgRestore.version() + " into \"" + db.database() + "\" ("
+                + (how.jobs() > 1 ? how.jobs() + " jobs" : how.singleTransaction() ? "one transaction" : "no single transaction")
+                + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "") + ")");
+        err.flush();
+        try (PgTools.Streaming p = PgTools.start(Lifeline.wrap(command(pgRestore, db, how, file)), db.childEnvironment())) {
+            if (watch != null) watch.pgRestore = p;
+            p.stdin().close();
+            Thread drain = OutputDrain.start(p.stdout(), OutputStream.nullOutputStream());
+            int code = p.waitFor();
+            if (code == 0 && watch != null) watch.committed = true;
+            drain.join(10_000);
+            if (code != 0) throw Errors.fromPgTool("pg_restore", code, p.stderr());
+        }
+    }
+
+    /** pg_restore --list failed on the archive: the dump is damaged (exit 65). */
+    static Failure unreadable(String stderr) {
+        return new Failure(Exit.DATA_INVALID, "pg_restore cannot read the archive (" + Errors.lastLines(stderr, 3) + "): the dump is corrupt");
+    }
+
+    /** `pg_restore --list FILE`: an archive pg_restore cannot read is invalid backup data (65). */
+    static TocListing listFile(PgTools.Tool pgRestore, Path file) {
+        PgTools.Result r = PgTools.run(List.of(pgRestore.path().toString(), "--list", file.toString()), Map.of(), null, 600);
+        if (r.exitCode() != 0) {
+            throw unreadable(r.stderr());
+        }
+        return TocListing.of(r.stdout());
+    }
+
+    private PgRestoreRun() {}
+}
