@@ -27,6 +27,8 @@ final class RestoreProgress implements AutoCloseable {
     private final AtomicInteger done = new AtomicInteger();
     private final AtomicReference<String> current = new AtomicReference<>("");
     private volatile Process process;
+    private volatile long lastRead = -1;
+    private volatile long lastMeasured;
     private final Thread ticker;
     private volatile boolean closed;
     private boolean printedOnTty;
@@ -67,6 +69,19 @@ final class RestoreProgress implements AutoCloseable {
         this(label, err, total, archive, System.console() != null);
     }
 
+    /** How many objects pg_restore --verbose reports on when it restores {@code entries} (not the session settings; no ACLs with --no-acl). */
+    static int objects(java.util.Collection<ArchiveToc.Entry> entries, boolean noAcl) {
+        int n = 0;
+        for (ArchiveToc.Entry e : entries) {
+            String d = e.desc();
+            if (d.equals("ENCODING") || d.equals("STDSTRINGS") || d.equals("SEARCHPATH") || d.equals("DATABASE") || d.equals("DATABASE PROPERTIES")) continue;
+            if (noAcl && (d.equals("ACL") || d.equals("DEFAULT ACL"))) continue;
+            if (!e.hadDumper() && (e.defn() == null || e.defn().isEmpty())) continue; // nothing to run
+            n++;
+        }
+        return n;
+    }
+
     /** The pg_restore (or its watcher: its descendants are searched) whose reading of the archive is shown. */
     void watch(Process p) { this.process = p; }
 
@@ -76,6 +91,11 @@ final class RestoreProgress implements AutoCloseable {
         if (what != null) {
             done.incrementAndGet();
             current.set(what);
+            long now = System.nanoTime();
+            if (now - lastMeasured > 200_000_000L) { // at most 5 looks into /proc a second, however many objects
+                lastMeasured = now;
+                bytesRead();
+            }
         }
     }
 
@@ -141,14 +161,15 @@ final class RestoreProgress implements AutoCloseable {
         err.flush();
     }
 
-    /** How far pg_restore has read the archive, -1 when that cannot be seen (no file, not Linux, process gone). */
+    /** How far pg_restore has read the archive (the last position seen once it is gone), -1 when that cannot be seen (no file, not Linux). */
     long bytesRead() {
         Process p = process;
-        if (archive == null || p == null) return -1;
+        if (archive == null || p == null) return lastRead;
         long best = -1;
         List<ProcessHandle> procs = Stream.concat(Stream.of(p.toHandle()), p.toHandle().descendants()).toList();
         for (ProcessHandle h : procs) best = Math.max(best, position(h.pid()));
-        return best;
+        if (best > lastRead) lastRead = best;
+        return lastRead;
     }
 
     private long position(long pid) {

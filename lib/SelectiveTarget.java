@@ -25,8 +25,12 @@ final class SelectiveTarget {
     /** [schema, name] of the relations among the selection's entries (tables, views, sequences, ...). */
     static List<String[]> relations(TocSelection.Result sel) {
         List<String[]> out = new ArrayList<>();
+        java.util.Set<Integer> ids = new java.util.HashSet<>();
+        sel.entries().forEach(e -> ids.add(e.dumpId()));
         for (ArchiveToc.Entry e : sel.entries()) {
-            if (TocSelection.RELATIONS.contains(e.desc()) && e.namespace() != null) out.add(new String[] {e.namespace(), e.tag()});
+            if (!TocSelection.RELATIONS.contains(e.desc()) || e.namespace() == null) continue;
+            if (e.desc().equals("SEQUENCE") && e.deps().stream().anyMatch(ids::contains)) continue; // owned by a chosen table: comes with it
+            out.add(new String[] {e.namespace(), e.tag()});
         }
         return out;
     }

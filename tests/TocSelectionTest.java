@@ -232,7 +232,9 @@ class TocSelectionTest {
     }
 
     /** pg_dump --schema-only of one table (with its owner, grants, policies, owned sequence), comments and restrict keys dropped. */
-    static String definition(String db, String table) {
+    static String definition(String db, String table) { return definitionOf(pg, db, table); }
+
+    static String definitionOf(PgServer pg, String db, String table) {
         PgTools.Tool pgDump = pg.tool("pg_dump");
         ConnInfo c = pg.conn(db);
         PgTools.Result r = PgTools.run(List.of(pgDump.path().toString(), "--schema-only", "-t", table, "-d", c.withoutPassword()), c.childEnvironment(), null, 120);
