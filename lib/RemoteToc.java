@@ -17,7 +17,9 @@ final class RemoteToc {
     static ArchiveToc read(S3Client s3, String bucket, String key, Manifest.Encryption encryption, Age.Identities identities) {
         ResponseInputStream<GetObjectResponse> in;
         try {
-            in = s3.getObject(b -> b.bucket(bucket).key(key));
+            // "bytes=0-": the whole object, read only up to the TOC's end; the Range says so in logs (a download asks without one,
+            // and resumes from an offset above 0).
+            in = s3.getObject(b -> b.bucket(bucket).key(key).range("bytes=0-"));
         } catch (RuntimeException e) {
             throw Errors.classify(e);
         }
