@@ -210,6 +210,15 @@ class RestoreTableTest {
         pg.dropDatabase(sample);
     }
 
+    @Test
+    void aKeyThatIsNotThereNamesTheBucketThenTheNearestBackups() {
+        String db = "rtable_nokey_" + Long.toHexString(System.nanoTime());
+        Scripts.Run run = restore("--key", "pg-backups/shop/shop_2026-11-19T02-00-00Z.dump", "--create", "--target-url", pg.url(db));
+        assertEquals(Exit.FAILED, run.exit(), run.toString());
+        assertTrue(run.err().contains("no backup pg-backups/shop/shop_2026-11-19T02-00-00Z in s3://" + bucket + "/pg-backups/; nearest complete backups of 'shop': "),
+                run.err());
+    }
+
     private static JsonNode json(Scripts.Run run) {
         try {
             return Json.MAPPER.readTree(run.out());
