@@ -34,6 +34,7 @@
 //SOURCES lib/ChildEnvironment.java
 //SOURCES lib/ServiceFile.java
 //SOURCES lib/AwsClients.java
+//SOURCES lib/StoreProfile.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupStatus.java
@@ -54,7 +55,7 @@
 //SOURCES lib/Markdown.java
 //SOURCES lib/StoredObject.java
 //SOURCES lib/WritePreflight.java
-//SOURCES lib/PartSizes.java
+//SOURCES lib/PartPlan.java
 //SOURCES lib/LockWaitTimeout.java
 //SOURCES lib/ExactCountLimit.java
 //SOURCES lib/DumpCompression.java
@@ -69,6 +70,16 @@
 //SOURCES lib/DatabaseBackup.java
 //SOURCES lib/BackupResult.java
 //SOURCES lib/BackupReport.java
+//SOURCES lib/VerifyRecord.java
+//SOURCES lib/NeonApi.java
+//SOURCES lib/NeonFleet.java
+//SOURCES lib/FleetHistory.java
+//SOURCES lib/FleetPlan.java
+//SOURCES lib/DrillRotation.java
+//SOURCES lib/FleetPlanCommand.java
+//SOURCES lib/FleetLeg.java
+//SOURCES lib/FleetReport.java
+//SOURCES lib/FleetReportCommand.java
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -109,13 +120,14 @@ import software.amazon.awssdk.services.s3.S3Client;
  * renders the run's end. This file is the options and the story: options → plan → act → report.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-        subcommands = AutoComplete.GenerateCompletion.class,
+        subcommands = {FleetPlanCommand.class, FleetReportCommand.class, AutoComplete.GenerateCompletion.class},
         description = "Stream pg_dump (custom format) of one or many PostgreSQL databases into S3, with a checksummed manifest written last: a failed dump never becomes a visible backup.",
         footerHeading = "%nExamples:%n",
         footer = {"  DATABASE_URL='postgresql://u:pw@host/db?sslmode=require' backup --bucket b",
                 "  backup --bucket b --databases-file fleet.txt --jobs 2",
                 "  backup --bucket b -- --exclude-table-data=public.audit_log",
-                "  backup --bucket b --encrypt-to age1...     (restore then needs --identity KEYFILE)"})
+                "  backup --bucket b --encrypt-to age1...     (restore then needs --identity KEYFILE)",
+                "  backup --bucket b --fleet-plan fleet-plan.json --shard 3 --jobs 4 --json   (one leg of workflows/pg-backup-fleet.yml)"})
 class Backup implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -130,6 +142,14 @@ class Backup implements Callable<Integer> {
     @Option(names = "--name", paramLabel = "NAME", description = "Backup name for a single database (default: the database name, sanitised to [a-z0-9._-]).")
     String name;
 
+    @Option(names = "--fleet-plan", paramLabel = "FILE",
+            description = "One leg of a fleet: back up the databases of --shard N of this plan (backup plan --plan-file), found in --databases-file by"
+                    + " name, or through the Neon API (env NEON_API_KEY) just before each dump (docs/fleet.md).")
+    Path fleetPlan;
+
+    @Option(names = "--shard", paramLabel = "N", description = "Which shard of --fleet-plan (1 to the plan's number of shards).")
+    Integer shard;
+
     @Option(names = "--jobs", paramLabel = "N", defaultValue = "1", description = "Databases dumped at the same time (default: ${DEFAULT-VALUE}).")
     int jobs;
 
@@ -141,8 +161,10 @@ class Backup implements Callable<Integer> {
             description = "Passed to pg_dump as --compress, e.g. zstd:9, lz4, gzip:9, none with pg_dump 16+; a gzip level 0-9 before (default: zstd with pg_dump 16+, gzip level 6 before).")
     String compress;
 
-    @Option(names = "--part-size", paramLabel = "SIZE", defaultValue = "8MiB",
-            description = "Size of the first 1,000 upload parts; it doubles every 1,000 parts (up to 256 MiB) so that dumps beyond 1 TiB fit in S3's 10,000 parts. Memory used: at most 3 parts per database, as far as the dump fills them (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--part-size", paramLabel = "SIZE", defaultValue = "auto",
+            description = "Size of every upload part (one size per upload: R2 refuses others): auto plans it from the database's size (pg_database_size"
+                    + " times 4 over S3's 10,000 parts, 8 MiB to 1 GiB), or e.g. 64MiB (5 MiB to 1 GiB). Memory used: at most 3 parts per database, as far"
+                    + " as the dump fills them (default: ${DEFAULT-VALUE}).")
     String partSize;
 
     @Option(names = "--encrypt-to", paramLabel = "RECIPIENT", split = ",", defaultValue = "${env:" + Age.RECIPIENTS_ENV + "}",
@@ -190,18 +212,19 @@ class Backup implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         // Options: everything that can be wrong with the input fails here, before any connection is made.
         storage.validate();
-        long firstPartSize = PartSizes.parse(partSize);
+        Long partSizeBytes = PartPlan.parse(partSize); // null: planned per database
         if (jobs < 1) throw Failure.usage("--jobs must be at least 1");
+        if (shard != null && fleetPlan == null) throw Failure.usage("--shard goes with --fleet-plan FILE");
         long lockWaitMillis = LockWaitTimeout.parse(lockWaitTimeout);
         long countLimitBytes = ExactCountLimit.parse(exactCountLimit);
         List<String> extraArgs = PgDumpArgs.check(pgDumpArgs);
         List<String> recipients = Age.recipients(encryptTo);
         // Plan: the databases, each under its name.
-        List<BackupTarget> targets = targets();
+        List<BackupTarget> targets = fleetPlan != null ? leg().targets() : targets();
         String bucket = storage.bucket();
         String prefix = storage.prefix();
         DatabaseBackup.Settings settings = new DatabaseBackup.Settings(pgDumpPath, compress, allowPooler, sourceMoved, lockWaitMillis, exactCountLimit,
-                countLimitBytes, recipients, !noReadBack, extraArgs, firstPartSize, storage.aws, output.verbose);
+                countLimitBytes, recipients, !noReadBack, extraArgs, partSizeBytes, Math.min(jobs, targets.size()), storage.aws, output.verbose);
 
         // Act: the preflight proves the bucket takes our writes, then each database is backed up.
         List<BackupResult> results;
@@ -238,13 +261,36 @@ class Backup implements Callable<Integer> {
         return BackupTarget.named(targets, name);
     }
 
+    /** A leg of a fleet (--fleet-plan, --shard): its shard's databases, and how each is reached. */
+    private FleetLeg leg() throws IOException {
+        if (shard == null) throw Failure.usage("--fleet-plan needs --shard N: the leg's shard of the plan");
+        boolean urlsGiven = spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption("--database-url");
+        if (urlsGiven || name != null || sourceMoved) throw Failure.usage("--fleet-plan backs up its shard's databases: drop --database-url, --name and --source-moved");
+        PrintWriter err = spec.commandLine().getErr();
+        leg = FleetLeg.open(fleetPlan, shard, databasesFile, System.getenv(), w -> {
+            synchronized (err) {
+                err.println("backup: warning: " + w);
+                err.flush();
+            }
+        });
+        return leg;
+    }
+
+    /** The leg of --fleet-plan, or null. */
+    private FleetLeg leg;
+
+    /** One database's backup; a leg first finds its connection (a Neon URI is fetched just before the dump). */
+    private BackupResult backupOne(BackupTarget t, DatabaseBackup backup) {
+        return leg != null ? leg.backup(t, backup) : backup.backup(t);
+    }
+
     /** Runs each database's backup, --jobs at a time; one failure never stops the others. */
     private List<BackupResult> runAll(List<BackupTarget> targets, DatabaseBackup backup) throws InterruptedException {
-        if (targets.size() == 1) return List.of(backup.backup(targets.get(0)));
+        if (targets.size() == 1) return List.of(backupOne(targets.get(0), backup));
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(jobs, targets.size()), Threads.daemons("backup-db"));
         try {
             List<Future<BackupResult>> futures = new ArrayList<>();
-            for (BackupTarget t : targets) futures.add(pool.submit(() -> backup.backup(t)));
+            for (BackupTarget t : targets) futures.add(pool.submit(() -> backupOne(t, backup)));
             List<BackupResult> results = new ArrayList<>();
             for (Future<BackupResult> f : futures) {
                 try {

@@ -24,6 +24,7 @@
 //SOURCES lib/BackupKey.java
 //SOURCES lib/Manifest.java
 //SOURCES lib/AwsClients.java
+//SOURCES lib/StoreProfile.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/BackupStatus.java
 //SOURCES lib/BackupListing.java
@@ -205,7 +206,7 @@ class Prune implements Callable<Integer> {
 
             // 5. Delete (unless --dry-run), in the crash-safe order.
             if (!dryRun) {
-                report.deleter = new BackupDeleter(s3, bucket);
+                report.deleter = new BackupDeleter(s3, bucket, storage.aws.store().batchDelete());
                 report.deleter.run(plans, uploads);
             }
 

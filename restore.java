@@ -39,6 +39,7 @@
 //SOURCES lib/ChildEnvironment.java
 //SOURCES lib/ServiceFile.java
 //SOURCES lib/AwsClients.java
+//SOURCES lib/StoreProfile.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Progress.java
 //SOURCES lib/BackupStatus.java

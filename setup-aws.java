@@ -22,6 +22,7 @@
 //SOURCES lib/Json.java
 //SOURCES lib/BackupKey.java
 //SOURCES lib/AwsClients.java
+//SOURCES lib/StoreProfile.java
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/Digests.java
 //SOURCES lib/Markdown.java

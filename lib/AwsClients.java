@@ -7,6 +7,7 @@ import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.retries.StandardRetryStrategy;
 import software.amazon.awssdk.services.iam.IamClient;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.sts.StsClient;
@@ -24,6 +25,15 @@ class AwsOptions {
             description = "S3/IAM/STS-compatible endpoint instead of AWS, e.g. http://127.0.0.1:5000 (env AWS_ENDPOINT_URL). Uses path-style addressing.")
     String endpointUrl;
 
+    @Option(names = "--s3-compat", paramLabel = "STORE", defaultValue = "${env:S3_COMPAT}",
+            description = "The store behind --endpoint-url: aws, r2, b2, gcs, minio, ceph, wasabi, spaces, hetzner or generic (env S3_COMPAT;"
+                    + " default: from the endpoint's host, aws without an endpoint). Decides checksum headers, conditional writes, batch deletes"
+                    + " and retries (docs/stores.md).")
+    String s3Compat;
+
+    /** The store's profile: from --s3-compat, else from the endpoint's host. */
+    StoreProfile store() { return StoreProfile.of(s3Compat, endpoint()); }
+
     URI endpoint() {
         if (endpointUrl == null || endpointUrl.isBlank()) return null;
         try {
@@ -39,7 +49,7 @@ class AwsOptions {
 
     Region regionOrNull() {
         if (region == null || region.isBlank()) return null;
-        if (!region.strip().matches("[a-z]{2}(-[a-z]+)+-\\d+|aws-global")) {
+        if (!store().validRegion(region.strip())) { // other stores name theirs otherwise: auto, fsn1, us-west-004
             throw Failure.usage("invalid AWS region '" + region + "' (expected e.g. eu-central-1)");
         }
         return Region.of(region.strip());
@@ -110,14 +120,16 @@ final class AwsClients {
 
     /** With interceptors, e.g. setup-aws's dry-run guard that refuses every mutating call. */
     static S3Client s3(AwsOptions options, ExecutionInterceptor... interceptors) {
+        StoreProfile store = options.store();
         var builder = S3Client.builder()
                 .httpClientBuilder(http())
-                .overrideConfiguration(retries(interceptors));
+                .overrideConfiguration(retries(store, interceptors));
         Region region = options.regionOrNull();
         URI endpoint = options.endpoint();
         if (region != null) builder.region(region);
-        else if (endpoint != null) builder.region(Region.US_EAST_1); // emulators accept any region
+        else if (endpoint != null) builder.region(Region.of(store.defaultRegion(endpoint))); // emulators accept any region
         if (endpoint != null) builder.endpointOverride(endpoint).forcePathStyle(true);
+        store.configure(builder);
         return builder.build();
     }
 
@@ -153,9 +165,14 @@ final class AwsClients {
      * More attempts than the SDK default (3): a nightly job should ride out a minute of S3 throttling. Every call
      * is bounded, by default with the metadata call's limits (see {@link #ATTEMPT}).
      */
-    private static ClientOverrideConfiguration retries(ExecutionInterceptor... interceptors) {
+    private static ClientOverrideConfiguration retries(ExecutionInterceptor... interceptors) { return retries(StoreProfile.AWS, interceptors); }
+
+    /** The store's own retry set on top (B2: see {@link StoreProfile#configure(StandardRetryStrategy.Builder)}). */
+    private static ClientOverrideConfiguration retries(StoreProfile store, ExecutionInterceptor... interceptors) {
+        StandardRetryStrategy.Builder strategy = AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(MAX_ATTEMPTS);
+        store.configure(strategy);
         var builder = ClientOverrideConfiguration.builder()
-                .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(MAX_ATTEMPTS).build())
+                .retryStrategy(strategy.build())
                 .apiCallAttemptTimeout(scaled(ATTEMPT))
                 .apiCallTimeout(scaled(CALL));
         for (ExecutionInterceptor i : interceptors) builder.addExecutionInterceptor(i);

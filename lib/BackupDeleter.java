@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Error;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -28,13 +29,18 @@ final class BackupDeleter {
 
     private final S3Client s3;
     private final String bucket;
+    /** DeleteObjects where the store implements it and its reply can be trusted, else DeleteObject per key (docs/stores.md#store-profiles). */
+    private final boolean batchDelete;
     final Map<String, KeyResult> results = new LinkedHashMap<>();
     final Map<String, KeyResult> uploadResults = new LinkedHashMap<>();
     Failure stopped;
 
-    BackupDeleter(S3Client s3, String bucket) {
+    BackupDeleter(S3Client s3, String bucket) { this(s3, bucket, true); }
+
+    BackupDeleter(S3Client s3, String bucket, boolean batchDelete) {
         this.s3 = s3;
         this.bucket = bucket;
+        this.batchDelete = batchDelete;
     }
 
     /** A backup's objects that exist, in deletion order: manifest, verify record, dump. */
@@ -86,12 +92,42 @@ final class BackupDeleter {
                 continue;
             }
             try {
+                if (!batchDelete) {
+                    deleteEach(batch);
+                    continue;
+                }
                 List<ObjectIdentifier> ids = batch.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
                 DeleteObjectsResponse response = s3.deleteObjects(b -> b.bucket(bucket).delete(d -> d.objects(ids).quiet(true)));
-                for (KeyResult r : interpret(batch, response)) results.put(r.key(), r);
+                // An error without its key (B2, pgbackrest#2259) says nothing about which keys were deleted: ask again, key by key.
+                if (response.hasErrors() && response.errors().stream().anyMatch(e -> e.key() == null || e.key().isBlank())) deleteEach(batch);
+                else for (KeyResult r : interpret(batch, response)) results.put(r.key(), r);
             } catch (RuntimeException e) {
                 stopped = Errors.classify(e);
                 for (String k : batch) results.put(k, new KeyResult(k, Outcome.FAILED, null, stopped.getMessage()));
+            }
+        }
+    }
+
+    /**
+     * DeleteObject per key: a refusal (403, an Object Lock) is that key's result; S3 failing or gone (5xx after the
+     * retries, no bucket, unreachable) stops the run here, as a failed batch does.
+     */
+    private void deleteEach(List<String> batch) {
+        for (int i = 0; i < batch.size(); i++) {
+            String k = batch.get(i);
+            try {
+                s3.deleteObject(b -> b.bucket(bucket).key(k));
+                results.put(k, new KeyResult(k, Outcome.DELETED, null, null));
+            } catch (RuntimeException e) {
+                String code = e instanceof S3Exception s3e && s3e.awsErrorDetails() != null ? s3e.awsErrorDetails().errorCode() : null;
+                if (e instanceof S3Exception s3e && s3e.statusCode() < 500 && !"NoSuchBucket".equals(code)) {
+                    String message = s3e.awsErrorDetails() == null ? s3e.getMessage() : s3e.awsErrorDetails().errorMessage();
+                    results.put(k, new KeyResult(k, isLocked(code, message) ? Outcome.LOCKED : Outcome.FAILED, code, message));
+                    continue;
+                }
+                stopped = Errors.classify(e);
+                for (String rest : batch.subList(i, batch.size())) results.put(rest, new KeyResult(rest, Outcome.FAILED, null, stopped.getMessage()));
+                return;
             }
         }
     }

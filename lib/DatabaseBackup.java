@@ -20,7 +20,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 final class DatabaseBackup {
     /** What backup's options decide for every database of a run. */
     record Settings(String pgDumpPath, String compress, boolean allowPooler, boolean sourceMoved, long lockWaitMillis, String exactCountLimit,
-                    long countLimitBytes, List<String> recipients, boolean readBack, List<String> extraArgs, long firstPartSize, AwsOptions aws,
+                    long countLimitBytes, List<String> recipients, boolean readBack, List<String> extraArgs, Long partSize, int concurrent, AwsOptions aws,
                     boolean verbose) {}
 
     private final S3Client s3;
@@ -53,8 +53,8 @@ final class DatabaseBackup {
             return dump(t, clock);
         } catch (Throwable e) {
             Failure f = e instanceof OutOfMemoryError
-                    ? new Failure(Exit.CONFIG, "not enough memory for the upload buffers (3 parts of up to " + Progress.size(PartSizes.MAX_GROWN)
-                            + " per database): give Java more heap (JAVA_TOOL_OPTIONS=-Xmx2g), lower --jobs or --part-size", e)
+                    ? new Failure(Exit.CONFIG, "not enough memory for the upload buffers (3 parts per database: docs/backup.md#part-sizes): give Java"
+                            + " more heap (JAVA_TOOL_OPTIONS=-Xmx2g), lower --jobs or --part-size", e)
                     : Errors.classify(e);
             if (f.getCause() instanceof InterruptedException) Thread.currentThread().interrupt();
             failures.put(t.name(), f);
@@ -98,11 +98,12 @@ final class DatabaseBackup {
         PsqlSession session = PsqlSession.open(psql, conn);
         DumpSnapshot snapshot = null;
         try {
+            long databaseBytes = PartPlan.databaseSize(session); // what the part size is planned from
             Manifest.Source source = SourceHistory.check(s3, bucket, prefix, t.name(), SourceHistory.identify(session, conn.database()), settings.sourceMoved(), note, warn);
             snapshot = DumpSnapshot.begin(session, new DumpSnapshot.Settings(settings.lockWaitMillis(), PgDumpArgs.has(extraArgs, "enable-row-security"),
                     PgDumpArgs.has(extraArgs, "serializable-deferrable"), settings.countLimitBytes()), warn);
             List<UserTables.Table> userTables = snapshot.tables();
-            return stream(t, conn, clock, psql, server, pgDump, compression, source, snapshot, userTables);
+            return stream(t, conn, clock, psql, server, pgDump, compression, source, snapshot, userTables, databaseBytes);
         } finally {
             if (snapshot != null) snapshot.close();
             else session.close();
@@ -110,7 +111,8 @@ final class DatabaseBackup {
     }
 
     private BackupResult stream(BackupTarget t, ConnInfo conn, Stopwatch clock, PgTools.Tool psql, PgTools.ServerVersion server, PgTools.Tool pgDump,
-                                DumpCompression compression, Manifest.Source source, DumpSnapshot snapshot, List<UserTables.Table> userTables) throws Exception {
+                                DumpCompression compression, Manifest.Source source, DumpSnapshot snapshot, List<UserTables.Table> userTables,
+                                long databaseBytes) throws Exception {
         BackupKey key = new BackupKey(prefix, t.name(), Instant.now().truncatedTo(ChronoUnit.SECONDS));
         log(t.name(), "pg_dump " + pgDump.version() + " of " + conn.database() + " on " + conn.host() + " (server " + server.version()
                 + "), compression " + compression.label() + (settings.recipients().isEmpty() ? "" : ", encrypted with age to " + settings.recipients().size()
@@ -124,7 +126,12 @@ final class DatabaseBackup {
         Map<String, String> env = new HashMap<>(conn.childEnvironment());
         env.put("PGAPPNAME", application);
 
-        MultipartStreamUpload upload = MultipartStreamUpload.create(s3, bucket, key.dumpKey(), settings.firstPartSize());
+        // One part size for the whole upload, planned before the dump starts (docs/backup.md#part-sizes).
+        PartPlan plan = PartPlan.of(settings.partSize(), databaseBytes);
+        if (plan.warning() != null) warn.accept(plan.warning());
+        String memory = plan.memoryWarning(Runtime.getRuntime().maxMemory(), settings.concurrent());
+        if (memory != null) warn.accept(memory);
+        MultipartStreamUpload upload = MultipartStreamUpload.create(s3, bucket, key.dumpKey(), plan, settings.aws().store());
         UploadCancellation.Running running = new UploadCancellation.Running(upload, settings.aws());
         UploadCancellation.register(running);
         PgTools.Streaming dumpProc = null;
@@ -194,7 +201,7 @@ final class DatabaseBackup {
 
             upload.complete(bytes);
             String sha = Digests.hex(sha256.digest());
-            StoredBackup stored = new StoredBackup(s3, bucket, key);
+            StoredBackup stored = new StoredBackup(s3, bucket, key, settings.aws().store());
             stored.checkSize(bytes);
             if (running.cancelled) throw new Failure(Exit.FAILED, "interrupted before the manifest was written: the dump without a manifest is not a backup");
 

@@ -65,7 +65,7 @@ final class FleetHistory {
                 String name = e.getKey();
                 TreeMap<Instant, S3Object[]> backups = e.getValue();
                 pasts.add(pool.submit(() -> newestComplete(s3, bucket, prefix, name, backups, now)));
-                drills.add(pool.submit(() -> lastDrill(s3, bucket, prefix, name, backups)));
+                drills.add(pool.submit(() -> lastDrill(s3, bucket, prefix, name, backups, now)));
             }
             Map<String, Past> pastByName = new HashMap<>();
             for (Future<Past> f : pasts) {
@@ -104,16 +104,28 @@ final class FleetHistory {
         return null;
     }
 
-    private static LastDrill lastDrill(S3Client s3, String bucket, String prefix, String name, TreeMap<Instant, S3Object[]> backups) {
+    /**
+     * The newest drill record that stands beside a complete backup (the rule of {@link VerifyRecord#vouchedFor}: a record
+     * next to a phantom, a damaged or a future-dated backup is no drill of it). A record that says passed but not of
+     * this dump (its sha256 differs from the manifest's) vouches for nothing: it counts as a drill that did not pass,
+     * so that the database is drilled again soon.
+     */
+    private static LastDrill lastDrill(S3Client s3, String bucket, String prefix, String name, TreeMap<Instant, S3Object[]> backups, Instant now) {
+        int tried = 0;
         for (var e : backups.descendingMap().entrySet()) {
             S3Object[] o = e.getValue();
             S3Object verify = o[BackupKey.Kind.VERIFY.ordinal()];
-            if (verify == null || o[BackupKey.Kind.MANIFEST.ordinal()] == null) continue; // a record beside no backup is no drill of ours
-            VerifyRecord record = VerifyRecord.read(s3, bucket, new BackupKey(prefix, name, e.getKey()));
+            S3Object dump = o[BackupKey.Kind.DUMP.ordinal()], manifest = o[BackupKey.Kind.MANIFEST.ordinal()];
+            if (verify == null || manifest == null || dump == null) continue; // a record beside no backup is no drill of ours
+            if (tried++ == TRIES) break;
+            BackupKey key = new BackupKey(prefix, name, e.getKey());
+            BackupStatus status = BackupListing.check(s3, bucket, key, dump, manifest, false, now);
+            if (!status.complete()) continue;
+            VerifyRecord record = VerifyRecord.read(s3, bucket, key);
             if (record == null) continue; // unreadable: as if that drill had not happened
             Instant at = instant(record.finishedAt());
             if (at == null) at = verify.lastModified();
-            return new LastDrill(name, at, record.passed());
+            return new LastDrill(name, at, record.vouchesFor(status.manifest()));
         }
         return null;
     }

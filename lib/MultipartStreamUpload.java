@@ -48,7 +48,8 @@ final class MultipartStreamUpload {
     final String key;
     final String uploadId;
     private final S3Client s3;
-    private final long firstPartSize;
+    private final PartPlan plan;
+    private final StoreProfile store;
     private final ExecutorService pool = Executors.newFixedThreadPool(UPLOADERS, Threads.daemons("upload-part"));
     private final Semaphore buffers = new Semaphore(BUFFERS);
     private final ConcurrentLinkedQueue<byte[]> spare = new ConcurrentLinkedQueue<>();
@@ -59,19 +60,26 @@ final class MultipartStreamUpload {
     /** Time the reader spent blocked for a free buffer, i.e. pg_dump held back because S3 took parts more slowly. */
     private long waitedForS3Nanos;
 
-    private MultipartStreamUpload(S3Client s3, String bucket, String key, String uploadId, long firstPartSize) {
+    private MultipartStreamUpload(S3Client s3, String bucket, String key, String uploadId, PartPlan plan, StoreProfile store) {
         this.s3 = s3;
         this.bucket = bucket;
         this.key = key;
         this.uploadId = uploadId;
-        this.firstPartSize = firstPartSize;
+        this.plan = plan;
+        this.store = store;
     }
 
-    /** CRC32 per part: S3 checks every part on arrival (our SHA-256 covers the whole object for restores). */
-    static MultipartStreamUpload create(S3Client s3, String bucket, String key, long firstPartSize) {
-        String id = s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType("application/octet-stream")
-                .checksumAlgorithm(ChecksumAlgorithm.CRC32)).uploadId();
-        return new MultipartStreamUpload(s3, bucket, key, id, firstPartSize);
+    /**
+     * Parts of the plan's one size (R2 refuses others). A checksum per part, so the store checks every part on
+     * arrival (our SHA-256 covers the whole object for restores): CRC32 where the store takes S3's flexible checksums,
+     * else Content-MD5, which every S3-compatible store checks (docs/stores.md#store-profiles).
+     */
+    static MultipartStreamUpload create(S3Client s3, String bucket, String key, PartPlan plan, StoreProfile store) {
+        String id = s3.createMultipartUpload(b -> {
+            b.bucket(bucket).key(key).contentType("application/octet-stream");
+            if (store.checksums()) b.checksumAlgorithm(ChecksumAlgorithm.CRC32);
+        }).uploadId();
+        return new MultipartStreamUpload(s3, bucket, key, id, plan, store);
     }
 
     /** Reads {@code in} to its end into parts and uploads them; returns the bytes read. Throws on the first upload error. */
@@ -80,7 +88,7 @@ final class MultipartStreamUpload {
         boolean eof = false;
         for (int partNumber = 1; !eof; partNumber++) {
             throwIfFailed();
-            int size = PartSizes.size(partNumber, firstPartSize);
+            int size = (int) plan.partSize();
             long waitStart = System.nanoTime();
             buffers.acquire(); // blocks while BUFFERS parts are in flight: bounded memory
             waitedForS3Nanos += System.nanoTime() - waitStart;
@@ -98,10 +106,7 @@ final class MultipartStreamUpload {
                     observer.bytes(buf, len, n);
                     len += n;
                 }
-                if (len > 0 && partNumber > PartSizes.MAX_PARTS) {
-                    throw new Failure(Exit.FAILED, "the dump is larger than S3's 10,000 parts allow with --part-size " + Progress.size(firstPartSize)
-                            + " (" + Progress.size(total) + " so far): use a larger --part-size");
-                }
+                if (len > 0 && PartPlan.beyondLimit(partNumber)) throw plan.outgrown(total + len); // before S3 refuses part 10,001
             } catch (Throwable e) {
                 release(buf);
                 // pg_dump stopped because a part failed (onFailure): the upload's error is the one to report, not "Stream closed".
@@ -124,9 +129,10 @@ final class MultipartStreamUpload {
                 if (failure.get() != null || aborted) return;
                 // The part's CRC32 computed here, in one pass over the buffer, and sent as a header: left to the SDK, it
                 // is sent as a trailer, which makes the SDK copy the whole part into aws-chunked encoding on the way out.
-                UploadPartRequest request = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId)
-                        .partNumber(partNumber).contentLength((long) len).checksumAlgorithm(ChecksumAlgorithm.CRC32)
-                        .checksumCRC32(crc32(buf, len)).overrideConfiguration(AwsClients.partTimeouts(len)).build();
+                UploadPartRequest.Builder builder = UploadPartRequest.builder().bucket(bucket).key(key).uploadId(uploadId)
+                        .partNumber(partNumber).contentLength((long) len).overrideConfiguration(AwsClients.partTimeouts(len));
+                UploadPartRequest request = store.checksums() ? builder.checksumAlgorithm(ChecksumAlgorithm.CRC32).checksumCRC32(crc32(buf, len)).build()
+                        : builder.contentMD5(contentMd5(buf, len)).build();
                 // A content provider, not a stream: every retry gets a fresh view of the same buffer (no copy).
                 UploadPartResponse response = s3.uploadPart(request,
                         RequestBody.fromContentProvider(() -> new ByteArrayInputStream(buf, 0, len), len, "application/octet-stream"));
@@ -145,6 +151,17 @@ final class MultipartStreamUpload {
         crc.update(buf, 0, len);
         long v = crc.getValue();
         return java.util.Base64.getEncoder().encodeToString(new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v});
+    }
+
+    /** Content-MD5: the base64 of the part's MD5, for stores without flexible checksums. */
+    static String contentMd5(byte[] buf, int len) {
+        try {
+            java.security.MessageDigest md5 = java.security.MessageDigest.getInstance("MD5");
+            md5.update(buf, 0, len);
+            return java.util.Base64.getEncoder().encodeToString(md5.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private void release(byte[] buf) {
@@ -193,6 +210,12 @@ final class MultipartStreamUpload {
             throw new Failure(Exit.DATA_INVALID, "s3://" + bucket + "/" + key + ": S3 holds " + listedParts + " parts, " + listedBytes
                     + " bytes, but we uploaded " + sorted.size() + " parts, " + bytes + " bytes; upload aborted, no manifest written");
         }
+        if (!store.conditionalWrites()) { // check, then complete: not atomic (docs/stores.md#store-profiles)
+            if (StoredObject.find(s3, bucket, key) != null) throw alreadyExists(null);
+            s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted))
+                    .overrideConfiguration(AwsClients.completeTimeouts()));
+            return;
+        }
         try {
             s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sorted)).ifNoneMatch("*")
                     .overrideConfiguration(AwsClients.completeTimeouts()));
@@ -205,9 +228,13 @@ final class MultipartStreamUpload {
             if (e.statusCode() != 412 && e.statusCode() != 409) throw e;
             S3Object there = StoredObject.find(s3, bucket, key);
             if (there != null && StoredObject.etag(there).equals(multipartEtag(sorted))) return;
-            throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + key + " already exists: another backup of the same name started in the same second"
-                    + " and stored it first; this run's dump was discarded and that backup left untouched (run one backup of a database at a time)", e);
+            throw alreadyExists(e);
         }
+    }
+
+    private Failure alreadyExists(Throwable cause) {
+        return new Failure(Exit.FAILED, "s3://" + bucket + "/" + key + " already exists: another backup of the same name started in the same second"
+                + " and stored it first; this run's dump was discarded and that backup left untouched (run one backup of a database at a time)", cause);
     }
 
     /** S3's ETag of a multipart object: the MD5 of the parts' binary ETags (MD5s), a dash, the number of parts ("" if unknown). */

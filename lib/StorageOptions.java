@@ -34,6 +34,7 @@ class StorageOptions {
         bucket();
         prefix();
         aws.endpoint();
+        aws.store();
         aws.regionOrNull();
     }
 }

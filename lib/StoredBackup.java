@@ -14,11 +14,13 @@ final class StoredBackup {
     private final S3Client s3;
     private final String bucket;
     private final BackupKey key;
+    private final StoreProfile store;
 
-    StoredBackup(S3Client s3, String bucket, BackupKey key) {
+    StoredBackup(S3Client s3, String bucket, BackupKey key, StoreProfile store) {
         this.s3 = s3;
         this.bucket = bucket;
         this.key = key;
+        this.store = store;
     }
 
     /**
@@ -90,6 +92,11 @@ final class StoredBackup {
         }
         byte[] json = full.length > Manifest.MAX_BYTES ? manifest.withoutTables().toJson().getBytes(StandardCharsets.UTF_8) : full;
         try {
+            if (!store.conditionalWrites()) { // check, then write: not atomic (docs/stores.md#store-profiles)
+                if (StoredObject.find(s3, bucket, key.manifestKey()) != null) throw notOurs(null);
+                s3.putObject(b -> b.bucket(bucket).key(key.manifestKey()).contentType("application/json"), RequestBody.fromBytes(json));
+                return;
+            }
             try {
                 s3.putObject(b -> b.bucket(bucket).key(key.manifestKey()).contentType("application/json").ifNoneMatch("*"), RequestBody.fromBytes(json));
             } catch (S3Exception e) {
@@ -99,9 +106,7 @@ final class StoredBackup {
                     S3Object there = StoredObject.find(s3, bucket, key.manifestKey());
                     if (there == null || !StoredObject.etag(there).equals(Digests.md5Hex(json))) {
                         // Only a store whose conditional writes are not atomic lets two runs this far with one key.
-                        throw new Failure(Exit.FAILED, "s3://" + bucket + "/" + key.manifestKey() + " already exists and is not this run's manifest:"
-                                + " another backup of '" + key.name() + "' started in the same second (run one backup of a database at a time);"
-                                + " check that backup with restore verify --key " + key.dumpKey(), e);
+                        throw notOurs(e);
                     }
                 } else {
                     throw e;
@@ -114,5 +119,11 @@ final class StoredBackup {
             throw new Failure(f.exitCode, "the dump was stored but its manifest could not be written (" + f.getMessage()
                     + "): s3://" + bucket + "/" + key.dumpKey() + " is an incomplete backup; prune removes it after its grace period", e);
         }
+    }
+
+    private Failure notOurs(Throwable cause) {
+        return new Failure(Exit.FAILED, "s3://" + bucket + "/" + key.manifestKey() + " already exists and is not this run's manifest:"
+                + " another backup of '" + key.name() + "' started in the same second (run one backup of a database at a time);"
+                + " check that backup with restore verify --key " + key.dumpKey(), cause);
     }
 }

@@ -75,7 +75,8 @@ class BoundedMemoryTest {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long me = Thread.currentThread().getId();
         try (S3Client client = s3.s3()) {
-            MultipartStreamUpload upload = MultipartStreamUpload.create(client, bucket, "pg-backups/small/small_2026-11-20T02-00-00Z.dump", 8 << 20);
+            MultipartStreamUpload upload = MultipartStreamUpload.create(client, bucket, "pg-backups/small/small_2026-11-20T02-00-00Z.dump",
+                    PartPlan.of(null, data.length), s3.options().store()); // a small database's plan: 8 MiB parts
             long before = threads.getThreadAllocatedBytes(me);
             long bytes = upload.pump(new ByteArrayInputStream(data), (buf, off, len) -> { });
             long allocated = threads.getThreadAllocatedBytes(me) - before;

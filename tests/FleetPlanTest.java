@@ -219,4 +219,50 @@ class FleetPlanTest {
         assertEquals(Set.of("alpha", "beta", "gamma", "delta"), allNames(p));
         assertEquals(4000 + 7000 + 2 * 5500, p.shards().stream().mapToLong(FleetPlan.Shard::estimatedBytes).sum(), "the new ones count as the average");
     }
+
+    /** A drill record beside {@code name}'s backup at {@code at}, saying {@code outcome} for the dump of that sha256. */
+    static void drill(String bucket, String name, Instant at, String sha256, String outcome) {
+        BackupKey key = new BackupKey("pg-backups", name, at);
+        VerifyRecord r = new VerifyRecord(VerifyRecord.CURRENT_FORMAT, Version.TOOL, Version.VERSION, "drill", key.dumpKey(), sha256, outcome, List.of(),
+                at.plusSeconds(3600).toString(), at.plusSeconds(3700).toString(), Map.of(), "17.2", "17.2", 1, 1, null, List.of());
+        TestBackups.putObject(bucket, key.verifyKey(), r.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    static String sha256Of(int size) {
+        byte[] bytes = new byte[size];
+        new Random(size).nextBytes(bytes);
+        return TestBackups.sha256(bytes);
+    }
+
+    /**
+     * The last drill of a name, as the drill rotation sees it, follows the complete-backup rule: a record beside a
+     * damaged backup is no drill, and a "passed" that is not of this very dump does not count as passed.
+     */
+    @Test
+    void aDrillCountsOnlyBesideACompleteBackupAndOnlyForItsOwnDump() {
+        S3Server s3 = S3Server.get();
+        String bucket = s3.createBucket("fleet-drills");
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        Instant d3 = now.minus(Duration.ofDays(3)), d1 = now.minus(Duration.ofDays(1));
+        backup(bucket, "proved", d3, 1000, 10, true);
+        drill(bucket, "proved", d3, sha256Of(1000), "passed");
+        backup(bucket, "damaged", d3, 1100, 10, true);
+        drill(bucket, "damaged", d3, sha256Of(1100), "failed");
+        backup(bucket, "damaged", d1, 1200, 10, true);
+        drill(bucket, "damaged", d1, sha256Of(1200), "passed");
+        TestBackups.putObject(bucket, new BackupKey("pg-backups", "damaged", d1).dumpKey(), new byte[10]); // shorter than its manifest says
+        backup(bucket, "other-dump", d1, 1300, 10, true);
+        drill(bucket, "other-dump", d1, sha256Of(999), "passed"); // a record of some other dump under this key
+
+        FleetHistory.History h;
+        try (S3Client c = s3.s3()) {
+            h = FleetHistory.read(c, bucket, "pg-backups", null, 4);
+        }
+        assertTrue(h.drills().get("proved").passed());
+        assertEquals(d3.plusSeconds(3700), h.drills().get("proved").at());
+        FleetHistory.LastDrill damaged = h.drills().get("damaged");
+        assertEquals(d3.plusSeconds(3700), damaged.at(), "the record beside the damaged backup is not its last drill: " + damaged);
+        assertFalse(damaged.passed());
+        assertFalse(h.drills().get("other-dump").passed(), "a passed record of another dump vouches for nothing");
+    }
 }

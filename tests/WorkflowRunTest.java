@@ -120,6 +120,39 @@ class WorkflowRunTest {
     }
 
     /**
+     * Issue 17, point 4: a fleet with one broken URL (a wrong password) is backed up, pruned and drilled for every
+     * other database, and the run is red. Before, exit 3 skipped prune and the drill: one broken database stopped
+     * every other database's prune and drill, every night.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aPartialNightStillPrunesAndDrillsTheOthersAndIsRed() throws Exception {
+        emptyBucket();
+        Map<String, Object> workflow = new Yaml().load(Files.readString(TEMPLATE));
+        Map<String, Object> jobs = (Map<String, Object>) workflow.get("jobs");
+        Map<String, String> expressions = expressions();
+        String wrongPassword = "postgresql://" + ConnInfo.encode(pg.user) + ":not-the-password@" + pg.host + ":" + pg.port + "/" + database;
+        expressions.put("secrets.DATABASE_URL", "");
+        expressions.put("secrets.DATABASES", "good=" + pg.url(database) + "\nbroken=" + wrongPassword + "\n");
+        expressions.put("vars.DRILL_NAME", "good");
+        Map<String, String> env = runnerEnv(workflow, expressions);
+        StringBuilder log = new StringBuilder();
+        Map<String, String> backupOutcomes = runJob((Map<String, Object>) jobs.get("backup"), env, expressions, log);
+        assertEquals("success", backupOutcomes.get("backup"), "partial is not the step's failure: " + log);
+        assertEquals("3", expressions.get("steps.backup.outputs.exit-code"), log.toString());
+        assertEquals("success", backupOutcomes.get("prune"), "prune runs on a partial night: " + log);
+        assertEquals("failure", backupOutcomes.get("partial"), "and the job is red at its end: " + log);
+        assertTrue(log.toString().contains("Some databases were not backed up (exit 3, partial)"), log.toString());
+        Map<String, String> drillOutcomes = runJob((Map<String, Object>) jobs.get("drill"), env, expressions, log);
+        assertEquals("success", drillOutcomes.get("drill"), "the drill runs on a partial night: " + log);
+        try (var s3 = moto.s3()) {
+            List<String> keys = s3.listObjectsV2(b -> b.bucket(BUCKET)).contents().stream().map(o -> o.key()).sorted().toList();
+            assertTrue(keys.stream().anyMatch(k -> k.startsWith("pg-backups/good/") && k.endsWith(".verify.json")), keys.toString());
+            assertTrue(keys.stream().noneMatch(k -> k.startsWith("pg-backups/broken/")), keys.toString());
+        }
+    }
+
+    /**
      * The header's matrix recipe, applied (WorkflowTemplateTest.withMatrixRecipe), one leg after the other: each
      * source's backups land under the leg's own name (BACKUP_NAME → --name), and the last leg's drill proves its own
      * name's backup (DRILL_NAME → --name) though two names share the prefix. (Prune, and the first leg's drill, are
@@ -209,14 +242,25 @@ class WorkflowRunTest {
             }
             Path script = Files.createTempFile(runner, "step-", ".sh");
             Files.writeString(script, substitute(String.valueOf(step.get("run")), expressions), StandardCharsets.UTF_8);
+            Path output = Files.createTempFile(runner, "output-", ".txt"); // the runner gives each step a fresh one
+            stepEnv.put("GITHUB_OUTPUT", output.toString());
             PgTools.Result r = Proc.exec(List.of("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", script.toString()), stepEnv, null, 900);
             Output.record(r.stdout(), r.stderr());
+            stepOutputs(id, output, expressions);
             log.append("== step ").append(id).append(" exit ").append(r.exitCode()).append('\n').append(r.stdout()).append(r.stderr());
             outcomes.put(id, r.exitCode() == 0 ? "success" : "failure");
             if (id.equals("backup")) moto.relaxIam();
             failed |= r.exitCode() != 0;
         }
         return outcomes;
+    }
+
+    /** What a step wrote to $GITHUB_OUTPUT (NAME=VALUE lines) becomes ${{ steps.ID.outputs.NAME }} for the steps after it. */
+    static void stepOutputs(String id, Path output, Map<String, String> expressions) throws java.io.IOException {
+        for (String line : Files.readAllLines(output, StandardCharsets.UTF_8)) {
+            int eq = line.indexOf('=');
+            if (eq > 0) expressions.put("steps." + id + ".outputs." + line.substring(0, eq), line.substring(eq + 1));
+        }
     }
 
     private static final Pattern EXPRESSION = Pattern.compile("\\$\\{\\{\\s*(.*?)\\s*}}");

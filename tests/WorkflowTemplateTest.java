@@ -510,17 +510,21 @@ class WorkflowTemplateTest {
     static final Pattern JBANG_ALIAS = Pattern.compile("\\bjbang\\s+\"?([a-z][a-z0-9-]*)@\\$\\{?CATALOG_REF}?\"?(.*)");
     static final Pattern ARGS_ARRAY = Pattern.compile("^\\s*args\\+?=\\((.*)\\)\\s*$");
 
-    static List<Invocation> invocations() {
-        Map<String, Object> wf = workflow();
+    static List<Invocation> invocations() { return invocations(TEMPLATE); }
+
+    /** The same for another workflow file (the fleet template). */
+    static List<Invocation> invocations(Path template) {
+        Map<String, Object> wf = workflow(template);
         List<Invocation> out = new ArrayList<>();
-        for (Step step : steps()) {
+        for (Step step : steps(template)) {
             if (step.run() == null) continue;
             Set<String> arrayOptions = new LinkedHashSet<>();
-            for (String line : step.run().split("\n")) {
+            String run = step.run().replace("\\\n", " "); // a command continued on the next line is one command
+            for (String line : run.split("\n")) {
                 Matcher a = ARGS_ARRAY.matcher(line);
                 if (a.matches()) for (String t : a.group(1).trim().split("\\s+")) if (t.startsWith("--")) arrayOptions.add(t);
             }
-            for (String line : step.run().split("\n")) {
+            for (String line : run.split("\n")) {
                 if (line.strip().startsWith("#")) continue;
                 Matcher m = JBANG_ALIAS.matcher(line);
                 if (!m.find()) continue;
@@ -536,7 +540,7 @@ class WorkflowTemplateTest {
                 }
                 Map<String, String> env = new LinkedHashMap<>();
                 if (wf.get("env") != null) env.putAll(strings(wf.get("env")));
-                Map<String, Object> job = map(jobs().get(step.job()));
+                Map<String, Object> job = map(jobs(template).get(step.job()));
                 if (job.get("env") != null) env.putAll(strings(job.get("env")));
                 env.putAll(step.env());
                 out.add(new Invocation(step, m.group(1), words, options, env, step.env()));
@@ -545,22 +549,28 @@ class WorkflowTemplateTest {
         return out;
     }
 
-    static Map<String, Object> workflow() {
+    static Map<String, Object> workflow() { return workflow(TEMPLATE); }
+
+    static Map<String, Object> workflow(Path template) {
         try {
             LoaderOptions options = new LoaderOptions();
             options.setAllowDuplicateKeys(false);
-            Object doc = new Yaml(new SafeConstructor(options)).load(Files.readString(TEMPLATE));
+            Object doc = new Yaml(new SafeConstructor(options)).load(Files.readString(template));
             return map(doc);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
     }
 
-    static Map<String, Object> jobs() { return map(workflow().get("jobs")); }
+    static Map<String, Object> jobs() { return jobs(TEMPLATE); }
 
-    static List<Step> steps() {
+    static Map<String, Object> jobs(Path template) { return map(workflow(template).get("jobs")); }
+
+    static List<Step> steps() { return steps(TEMPLATE); }
+
+    static List<Step> steps(Path template) {
         List<Step> out = new ArrayList<>();
-        for (var job : jobs().entrySet()) {
+        for (var job : jobs(template).entrySet()) {
             List<Object> steps = list(map(job.getValue()).get("steps"));
             for (int i = 0; i < steps.size(); i++) out.add(new Step(job.getKey(), i, map(steps.get(i))));
         }

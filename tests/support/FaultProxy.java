@@ -409,7 +409,7 @@ final class FaultProxy implements AutoCloseable {
         out.flush();
     }
 
-    private static java.util.Optional<String> header(List<String> lines, String name) {
+    static java.util.Optional<String> header(List<String> lines, String name) {
         for (String h : lines.subList(1, lines.size())) {
             int colon = h.indexOf(':');
             if (colon > 0 && h.substring(0, colon).strip().equalsIgnoreCase(name)) return java.util.Optional.of(h.substring(colon + 1).strip());
@@ -418,7 +418,7 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /** The head up to and including the blank line, without the final CRLF CRLF; null at EOF before any byte. */
-    private static byte[] readHead(InputStream in) throws IOException {
+    static byte[] readHead(InputStream in) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         int state = 0;
         while (true) {
@@ -440,7 +440,7 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /** The raw body (Content-Length or chunked, framing kept); null when cut at {@code resetAt} bytes. */
-    private static byte[] readBody(InputStream in, List<String> lines, long resetAt) throws IOException {
+    static byte[] readBody(InputStream in, List<String> lines, long resetAt) throws IOException {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         var length = header(lines, "content-length");
         boolean chunked = header(lines, "transfer-encoding").map(v -> v.toLowerCase(Locale.ROOT).contains("chunked")).orElse(false);
@@ -484,7 +484,7 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /** Closes with SO_LINGER 0: the peer sees a TCP reset ("Connection reset"), not an orderly end. */
-    private static void reset(Socket s) {
+    static void reset(Socket s) {
         try {
             s.setSoLinger(true, 0);
             s.close();

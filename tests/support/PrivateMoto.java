@@ -44,14 +44,19 @@ final class PrivateMoto implements AutoCloseable {
 
     static boolean available() { return PgTools.which("moto_server", System.getenv("PATH")) != null; }
 
-    static PrivateMoto start() {
+    static PrivateMoto start() { return start(Map.of()); }
+
+    /** With moto's own settings in its environment, e.g. S3_UPLOAD_PART_MIN_SIZE (S3's 5 MiB minimum part, lowered for a test). */
+    static PrivateMoto start(Map<String, String> settings) {
         Path moto = PgTools.which("moto_server", System.getenv("PATH"));
         if (moto == null) throw new IllegalStateException("moto_server is not on PATH (pip install 'moto[server]')");
         try {
             int port = PgServer.freePort();
             Path log = Files.createTempFile("moto-private-", ".log");
-            Process p = new ProcessBuilder(moto.toString(), "-H", "127.0.0.1", "-p", String.valueOf(port))
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            ProcessBuilder pb = new ProcessBuilder(moto.toString(), "-H", "127.0.0.1", "-p", String.valueOf(port))
+                    .redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().putAll(settings);
+            Process p = pb.start();
             PrivateMoto m = new PrivateMoto("http://127.0.0.1:" + port, p, log);
             Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));
             long deadline = System.currentTimeMillis() + 60_000;
