@@ -22,6 +22,8 @@
 //SOURCES lib/Redact.java
 //SOURCES lib/Version.java
 //SOURCES lib/Cli.java
+//SOURCES lib/ActionsAnnotator.java
+//SOURCES lib/GitHubAnnotations.java
 //SOURCES lib/JsonDocument.java
 //SOURCES lib/Errors.java
 //SOURCES lib/Json.java

@@ -22,6 +22,7 @@
 //SOURCES lib/Redact.java
 //SOURCES lib/Version.java
 //SOURCES lib/Cli.java
+//SOURCES lib/ActionsAnnotator.java
 //SOURCES lib/JsonDocument.java
 //SOURCES lib/Errors.java
 //SOURCES lib/Json.java
@@ -74,6 +75,13 @@
 //SOURCES lib/TargetRestore.java
 //SOURCES lib/DirectoryArchive.java
 //SOURCES lib/RestoreDrill.java
+//SOURCES lib/ArchiveToc.java
+//SOURCES lib/TocSelection.java
+//SOURCES lib/ArchiveRoles.java
+//SOURCES lib/RestoreProgress.java
+//SOURCES lib/ServerCompatibility.java
+//SOURCES lib/RemoteToc.java
+//SOURCES lib/SelectiveTarget.java
 //SOURCES lib/CheckCommand.java
 //SOURCES lib/BackupCheck.java
 //SOURCES lib/BackupHealth.java
@@ -97,7 +105,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.AutoComplete;
@@ -183,16 +193,28 @@ class Restore implements Callable<Integer> {
 
     // Not picocli negatable options: those make "--owner --no-owner" the same option given twice ("should be specified
     // only once"), where an operator is told the two contradict each other.
-    @Option(names = "--owner", description = "Keep the backup's object owners (default: --no-owner, objects belong to the user restoring; the roles must exist).")
+    @Option(names = "--table", paramLabel = "NAME", description = "Restore only this table (or view, materialized view, sequence) with what belongs to it:"
+            + " constraints, indexes, triggers, RLS policies, owned sequences, comments, grants. Repeatable. Exact, case-sensitive names as"
+            + " pg_restore -t (any schema), or schema.name.")
+    List<String> tables = new ArrayList<>();
+
+    @Option(names = "--schema", paramLabel = "NAME", description = "Restore only this schema with everything in it (repeatable; exact name as pg_restore -n).")
+    List<String> schemas = new ArrayList<>();
+
+    @Option(names = "--list-contents", description = "Print what the backup holds (kind, schema, name, owner), read from the start of the backup in S3"
+            + " without downloading it; no target database needed.")
+    boolean listContents;
+
+    @Option(names = "--owner", description = "Keep the backup's object owners (default: kept when every role the backup names exists on the target and you may act for the owners).")
     boolean keepOwner;
 
-    @Option(names = "--no-owner", description = "The default: objects belong to the user you restore as.")
+    @Option(names = "--no-owner", description = "Objects belong to the user you restore as.")
     boolean noOwner;
 
-    @Option(names = "--acl", description = "Restore GRANTs/REVOKEs too (default: --no-acl; the roles must exist).")
+    @Option(names = "--acl", description = "Restore GRANTs/REVOKEs (default: as for --owner).")
     boolean keepAcl;
 
-    @Option(names = "--no-acl", description = "The default: no GRANT/REVOKE statements.")
+    @Option(names = "--no-acl", description = "No GRANT/REVOKE statements.")
     boolean noAcl;
 
     @Option(names = "--no-single-transaction", description = "Do not wrap the restore in one transaction (e.g. when it runs out of locks: max_locks_per_transaction).")
@@ -209,6 +231,7 @@ class Restore implements Callable<Integer> {
     public Integer call() throws Exception {
         backup.common.begin(spec);
         PrintWriter err = spec.commandLine().getErr();
+        if (listContents) return listContents(err);
         if (targetUrl == null || targetUrl.isBlank()) {
             throw Failure.usage("no target database: give --target-url URL or set RESTORE_DATABASE_URL"
                     + " (best a new database, with --create); 'restore list' shows the backups");
@@ -218,6 +241,8 @@ class Restore implements Callable<Integer> {
         if (stream && jobs > 1) throw Failure.usage("--jobs needs the downloaded file: drop --stream, or use --jobs 1");
         if (keepOwner && noOwner) throw Failure.usage("--owner and --no-owner contradict each other");
         if (keepAcl && noAcl) throw Failure.usage("--acl and --no-acl contradict each other");
+        boolean selective = !tables.isEmpty() || !schemas.isEmpty();
+        if (selective && stream) throw Failure.usage("--table/--schema need the downloaded file: drop --stream");
         if (!stream) TempDump.checkDir(tempDir);
         boolean singleTransaction = jobs == 1 && !noSingleTransaction;
         Instant started = Instant.now();
@@ -236,14 +261,40 @@ class Restore implements Callable<Integer> {
 
             PgTools.Tool psql = PgTools.anyPsql();
             RestoreTarget.State state = RestoreTarget.inspect(psql, target);
-            RestoreTarget.refuseUnsafe(state, psql, target, m, create, clean, force);
+            // Up front, before any download: an archive cannot go into a server older than its pg_dump.
+            Failure tooOld = ServerCompatibility.refusal(m.pgDumpVersion(), state.server().major(), state.server().version());
+            if (tooOld != null) throw tooOld;
+            // Chosen objects only: nothing else in the target is touched, so a non-empty target (even the source) is fine;
+            // the chosen ones must not be there unless --clean (SelectiveTarget below).
+            RestoreTarget.refuseUnsafe(state, psql, target, m, create, clean || selective, force || selective);
+
+            // The table of contents from the backup's first bytes (no download): the names, what belongs to them, the roles.
+            ArchiveToc toc = RemoteToc.read(s3, backup.common.bucket(), m.dumpKey(), m.encryption(), identities);
+            TocSelection.Result selection = null;
+            if (selective) {
+                selection = TocSelection.choose(toc, tables, schemas, state.exists() && state.objects() > 0);
+                if (state.exists()) SelectiveTarget.refuse(psql, target, selection, toc, clean);
+                err.println("restore: only " + String.join(", ", selection.chosen()) + ", with what belongs to "
+                        + (selection.chosen().size() == 1 ? "it" : "them") + " (" + selection.objects() + " objects)");
+                for (String l : selection.leftOut()) err.println("restore: left out: " + l);
+            }
+            ArchiveRoles roles = ArchiveRoles.of(selective ? selection.entries() : toc.entries);
+            ArchiveRoles.Decision owners = roles.decide(ArchiveRoles.target(psql, state.exists() ? target : RestoreTarget.maintenance(psql, target)),
+                    keepOwner ? Boolean.TRUE : noOwner ? Boolean.FALSE : null, keepAcl ? Boolean.TRUE : noAcl ? Boolean.FALSE : null);
+            if (!owners.policyMissing().isEmpty()) {
+                throw new Failure(Exit.CONFIG, "row-level security policies in this backup name roles the target does not have: "
+                        + String.join(", ", owners.policyMissing()) + ": create them on the target first (pg_dumpall --roles-only on the source server"
+                        + " gives their CREATE ROLE statements); pg_restore cannot create the policies without them");
+            }
+            err.println("restore: " + owners.message());
             PgTools.Tool pgRestore = PgRestoreRun.choose(pgRestorePath, state.server().major(), m);
             err.println("restore: target server " + state.server().version() + (state.exists() ? "" : "; the database will be created")
                     + "; using " + pgRestore.path() + " " + pgRestore.version());
 
-            PgRestoreRun.Options how = new PgRestoreRun.Options(clean, jobs, singleTransaction, !keepOwner, !keepAcl);
+            PgRestoreRun.Options how = new PgRestoreRun.Options(clean, jobs, singleTransaction, !owners.keepOwners(), !owners.keepAcl());
             TargetRestore restore = new TargetRestore(s3, backup.common.bucket(), chosen, target, state, psql, pgRestore, how, identities, err);
-            TargetRestore.Applied applied = stream ? restore.streaming() : restore.fromFile(tempDir);
+            int objects = RestoreProgress.objects(selective ? selection.entries() : toc.entries, how.noAcl());
+            TargetRestore.Applied applied = stream ? restore.streaming() : restore.fromFile(tempDir, selection, objects);
 
             double seconds = Duration.between(started, Instant.now()).toMillis() / 1000.0;
             long tables = RestoreTarget.inspect(psql, target).tables();
@@ -260,7 +311,42 @@ class Restore implements Callable<Integer> {
                         .put("mode", stream ? "stream" : "file").put("jobs", jobs).put("singleTransaction", singleTransaction)
                         .put("tocEntries", applied.tocEntries()).put("tables", tables).put("pgRestoreVersion", pgRestore.version())
                         .put("serverVersion", state.server().version()).put("seconds", seconds)
+                        .put("owners", owners.keepOwners()).put("grants", owners.keepAcl()).put("missingRoles", owners.missing())
+                        .put("only", selective ? selection.chosen() : null).put("leftOut", selective ? selection.leftOut() : null)
                         .print(spec.commandLine().getOut());
+            }
+            return Exit.OK;
+        }
+    }
+
+    /** --list-contents: the chosen backup's objects from its table of contents, read from the start of the object in S3. */
+    private Integer listContents(PrintWriter err) {
+        try (S3Client s3 = backup.common.s3()) {
+            BackupChoice chosen = backup.choose(s3, err);
+            Manifest m = chosen.manifest();
+            err.println("restore: backup " + chosen.describe());
+            ArchiveToc toc = RemoteToc.read(s3, backup.common.bucket(), m.dumpKey(), m.encryption(), backup.identity.forBackup(m));
+            TextTable table = new TextTable("KIND", "SCHEMA", "NAME", "OWNER");
+            List<Map<String, Object>> objects = new ArrayList<>();
+            for (ArchiveToc.Entry e : toc.entries) {
+                if (TocSelection.BELONGING.contains(e.desc()) && !e.desc().equals("SEQUENCE")) continue; // parts of others: shown with them
+                if (List.of("ENCODING", "STDSTRINGS", "SEARCHPATH", "DATABASE", "DATABASE PROPERTIES").contains(e.desc())) continue;
+                table.row(e.desc(), e.namespace() == null || e.namespace().isEmpty() ? "-" : e.namespace(), e.tag(), e.owner() == null ? "" : e.owner());
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("kind", e.desc());
+                o.put("schema", e.namespace() == null || e.namespace().isEmpty() ? null : e.namespace());
+                o.put("name", e.tag());
+                o.put("owner", e.owner());
+                objects.add(o);
+            }
+            err.println("restore: " + objects.size() + " objects (and " + (toc.entries.size() - objects.size()) + " entries that belong to them:"
+                    + " data, constraints, indexes, grants, ...), written by pg_dump " + toc.pgDumpVersion + "; restore one with --table NAME or --schema NAME");
+            if (backup.common.json()) {
+                JsonDocument.of(Exit.OK).put("backup", chosen.summary()).put("pgDumpVersion", toc.pgDumpVersion).put("tocEntries", toc.entries.size())
+                        .put("objects", objects).print(spec.commandLine().getOut());
+            } else {
+                spec.commandLine().getOut().print(table.render());
+                spec.commandLine().getOut().flush();
             }
             return Exit.OK;
         }

@@ -55,7 +55,7 @@ record BackupChoice(BackupListing.Entry entry, Manifest manifest, VerifyRecord d
             List<BackupListing.Entry> entries = BackupListing.list(s3, bucket, prefix, wanted.name());
             chosen = entries.stream().filter(e -> e.key().equals(wanted)).findFirst().orElse(null);
             if (chosen == null) {
-                throw new Failure(Exit.FAILED, "no backup " + wanted.base() + " in s3://" + bucket + "/" + nearest(entries, wanted.startedAt()));
+                throw new Failure(Exit.FAILED, "no backup " + wanted.base() + " in " + where + "; " + nearest(entries, wanted.startedAt()));
             }
             if (chosen.incomplete()) {
                 throw new Failure(Exit.FAILED, "backup " + wanted.base() + " has no manifest: it is incomplete (a failed or unfinished backup) and is never restored; "

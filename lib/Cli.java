@@ -25,11 +25,14 @@ final class Cli {
         CommandLine cl = new CommandLine(command);
         addExitCodes(cl);
         StdoutWatch stdout = new StdoutWatch();
+        // Under GitHub Actions every error and warning is also an annotation (::error::, ::warning::) on the run's page.
+        ActionsAnnotator annotator = GitHubAnnotations.active() ? new ActionsAnnotator() : null;
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine failing = ex.getCommandLine();
             PrintWriter err = failing.getErr();
             String message = Redact.text(ex.getMessage());
             err.println(failing.getCommandSpec().qualifiedName() + ": " + message);
+            if (annotator != null) err.println(annotator.error(failing.getCommandSpec().qualifiedName() + ": " + message));
             err.println("Try '" + failing.getCommandSpec().qualifiedName() + " --help' for usage.");
             err.flush();
             if (Arrays.asList(args).contains("--json")) printErrorDocument(failing.getOut(), Exit.USAGE, message);
@@ -39,13 +42,15 @@ final class Cli {
         cl.setExecutionStrategy(parseResult -> {
             stdout.written = false;
             CommandLine top = parseResult.commandSpec().commandLine();
-            top.setOut(stdout.watch(top.getOut()));
+            top.setOut(stdout.watch(annotator == null ? top.getOut() : annotator.watch(top.getOut(), false)));
+            if (annotator != null) top.setErr(annotator.watch(top.getErr(), true));
             return new CommandLine.RunLast().execute(parseResult);
         });
         cl.setExecutionExceptionHandler((ex, failing, parseResult) -> {
             Failure failure = Errors.classify(ex);
             PrintWriter err = failing.getErr();
             err.println(failing.getCommandSpec().qualifiedName() + ": error: " + failure.getMessage());
+            if (annotator != null) err.println(annotator.error(failing.getCommandSpec().qualifiedName() + ": " + failure.getMessage()));
             if (parseResult.originalArgs().contains("--verbose")) {
                 ex.printStackTrace(err);
             }

@@ -109,7 +109,14 @@ final class Errors {
 
     static String describe(Throwable t) {
         String msg = t.getMessage();
-        return Redact.text(msg == null || msg.isBlank() ? t.getClass().getSimpleName() : msg);
+        String text = msg == null || msg.isBlank() ? t.getClass().getSimpleName() : msg;
+        // The AWS SDK says "See cause for the exact endpoint ..." and keeps the host in the cause: show it.
+        if (text.contains("See cause")) {
+            Throwable root = t;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+            if (root != t) text += " (" + root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage()) + ")";
+        }
+        return Redact.text(text);
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -18,16 +18,21 @@ final class PgRestoreRun {
         try {
             return PgTools.select("pg_restore", explicit, Math.max(serverMajor, dumpMajor));
         } catch (Failure f) {
-            if (dumpMajor > serverMajor) {
-                throw new Failure(f.exitCode, f.getMessage() + " (the backup was written by pg_dump " + m.pgDumpVersion()
-                        + ", and an older pg_restore cannot read its archive)");
-            }
-            throw f;
+            // Say which needs the version: the server, or the archive (the old message called the archive's version the server's).
+            if (f.exitCode != Exit.CONFIG) throw f;
+            throw new Failure(f.exitCode, ServerCompatibility.pgRestoreTooOld(explicit, serverMajor, m.pgDumpVersion()) + " (" + f.getMessage() + ")");
         }
     }
 
     static List<String> command(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file) {
+        return command(pgRestore, db, how, file, null, false);
+    }
+
+    /** {@code list}: only the entries of this list file (pg_restore -L); {@code verbose}: a line per object (progress). */
+    static List<String> command(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, Path list, boolean verbose) {
         List<String> cmd = new ArrayList<>(List.of(pgRestore.path().toString(), "--exit-on-error", "--dbname", db.withoutPassword()));
+        if (verbose) cmd.add("--verbose");
+        if (list != null) cmd.addAll(List.of("--use-list", list.toString()));
         if (how.noOwner()) cmd.add("--no-owner");
         if (how.noAcl()) cmd.add("--no-acl");
         if (how.clean()) cmd.addAll(List.of("--clean", "--if-exists"));
@@ -44,18 +49,34 @@ final class PgRestoreRun {
 
     /** The same, told to {@code watch} (null: none), which stops it on SIGTERM; it never outlives the JVM ({@link Lifeline}). */
     static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err, RestoreInterruption watch) throws Exception {
+        run(pgRestore, db, how, file, err, watch, null, null);
+    }
+
+    /**
+     * The same, restoring only the entries of {@code list} (null: all), and showing {@code progress} (null: none)
+     * from pg_restore's --verbose lines; those lines are left out of the error message, which quotes pg_restore's own.
+     */
+    static void run(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file, PrintWriter err, RestoreInterruption watch,
+                    Path list, RestoreProgress progress) throws Exception {
         err.println("restore: pg_restore " + pgRestore.version() + " into \"" + db.database() + "\" ("
                 + (how.jobs() > 1 ? how.jobs() + " jobs" : how.singleTransaction() ? "one transaction" : "no single transaction")
-                + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "") + ")");
+                + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "")
+                + (list != null ? ", only the chosen objects" : "") + ")");
         err.flush();
-        try (PgTools.Streaming p = PgTools.start(Lifeline.wrap(command(pgRestore, db, how, file)), db.childEnvironment())) {
+        try (PgTools.Streaming p = PgTools.start(Lifeline.wrap(command(pgRestore, db, how, file, list, progress != null)), db.childEnvironment(),
+                progress == null ? null : progress::line)) {
             if (watch != null) watch.pgRestore = p;
+            if (progress != null) progress.watch(p.process());
             p.stdin().close();
             Thread drain = OutputDrain.start(p.stdout(), OutputStream.nullOutputStream());
             int code = p.waitFor();
             if (code == 0 && watch != null) watch.committed = true;
             drain.join(10_000);
-            if (code != 0) throw Errors.fromPgTool("pg_restore", code, p.stderr());
+            if (progress != null) {
+                if (code == 0) progress.finished();
+                else progress.close();
+            }
+            if (code != 0) throw Errors.fromPgTool("pg_restore", code, progress == null ? p.stderr() : RestoreProgress.problems(p.stderr()));
         }
     }
 

@@ -182,17 +182,32 @@ final class PgTools {
         private final Thread drainer;
 
         private Streaming(Process process) {
+            this(process, null);
+        }
+
+        /** {@code stderrLines}, when not null, is told each line of stderr as it comes (e.g. pg_restore --verbose's progress). */
+        private Streaming(Process process, java.util.function.Consumer<String> stderrLines) {
             this.process = process;
             LIVE.add(process);
             process.onExit().thenRun(() -> LIVE.remove(process));
             drainer = new Thread(() -> {
                 byte[] buf = new byte[8192];
+                java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
                 try (InputStream in = process.getErrorStream()) {
                     int n;
                     while ((n = in.read(buf)) > 0) {
                         synchronized (stderr) {
                             stderr.append(new String(buf, 0, n, StandardCharsets.UTF_8));
                             if (stderr.length() > STDERR_KEEP) stderr.delete(0, stderr.length() - STDERR_KEEP);
+                        }
+                        if (stderrLines == null) continue;
+                        for (int i = 0; i < n; i++) {
+                            if (buf[i] != '\n') {
+                                if (line.size() < 64 * 1024) line.write(buf[i]);
+                                continue;
+                            }
+                            stderrLines.accept(line.toString(StandardCharsets.UTF_8));
+                            line.reset();
                         }
                     }
                 } catch (IOException ignored) {
@@ -235,11 +250,16 @@ final class PgTools {
 
     /** Starts a tool to stream from or to; its environment as in {@link #run}. */
     static Streaming start(List<String> command, Map<String, String> env) {
+        return start(command, env, null);
+    }
+
+    /** As {@link #start(List, Map)}, telling {@code stderrLines} each line of the tool's stderr as it comes. */
+    static Streaming start(List<String> command, Map<String, String> env, java.util.function.Consumer<String> stderrLines) {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().clear();
         pb.environment().putAll(ChildEnvironment.forPgTool(System.getenv(), env));
         try {
-            return new Streaming(pb.start());
+            return new Streaming(pb.start(), stderrLines);
         } catch (IOException e) {
             throw new Failure(Exit.CONFIG, "cannot run " + command.get(0) + ": " + e.getMessage());
         }

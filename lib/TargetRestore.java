@@ -44,31 +44,50 @@ final class TargetRestore {
      * authenticated before it is written, so the target is touched only after the whole backup decrypted.
      */
     Applied fromFile(Path tempDir) throws Exception {
+        return fromFile(tempDir, null, -1);
+    }
+
+    /**
+     * The same, restoring only {@code selection}'s entries (null: all), with progress over {@code objects} objects
+     * (below 0: no progress).
+     */
+    Applied fromFile(Path tempDir, TocSelection.Result selection, int objects) throws Exception {
         Manifest m = chosen.manifest();
-        Path objects = null;
+        Path objectsDir = null;
         try (TempDump temp = TempDump.create(tempDir, m.sizeBytes(), err)) {
             Path file = temp.path();
             if (m.directory()) {
                 // backup --parallel: every object checked before pg_restore starts (DirectoryArchive says why not piped)
-                objects = DirectoryArchive.download(s3, bucket, m, identities, file, how.jobs(), err);
-                file = objects;
+                objectsDir = DirectoryArchive.download(s3, bucket, m, identities, file, how.jobs(), err);
+                file = objectsDir;
             } else {
                 VerifiedDownload.toFile(s3, bucket, m, file, identities, err);
             }
             int toc = PgRestoreRun.listFile(pgRestore, file).entries();
             err.println("restore: verified: size and SHA-256 match the manifest" + (identities == null ? "" : ", decrypted with age")
                     + ", pg_restore reads " + toc + " TOC entries");
-            boolean created = !state.exists() && RestoreTarget.create(psql, target, err);
-            try (RestoreInterruption watch = RestoreInterruption.watch(psql, target, created, how.singleTransaction())) {
-                try {
-                    PgRestoreRun.run(pgRestore, target, how, file, err, watch);
-                } catch (Failure f) {
-                    throw restoreFailed(f, created);
+            Path list = null;
+            try {
+                if (selection != null) {
+                    list = java.nio.file.Files.createTempFile(file.getParent(), file.getFileName().toString(), ".list",
+                            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+                    java.nio.file.Files.writeString(list, selection.listFile());
                 }
+                boolean created = !state.exists() && RestoreTarget.create(psql, target, err);
+                try (RestoreInterruption watch = RestoreInterruption.watch(psql, target, created, how.singleTransaction());
+                     RestoreProgress progress = objects < 0 ? null : new RestoreProgress("restore: pg_restore", err, objects, file)) {
+                    try {
+                        PgRestoreRun.run(pgRestore, target, how, file, err, watch, list, progress);
+                    } catch (Failure f) {
+                        throw restoreFailed(f, created);
+                    }
+                }
+                return new Applied(created, toc);
+            } finally {
+                if (list != null) java.nio.file.Files.deleteIfExists(list);
             }
-            return new Applied(created, toc);
         } finally {
-            DirectoryArchive.delete(objects);
+            DirectoryArchive.delete(objectsDir);
         }
     }
 

@@ -52,7 +52,12 @@ final class FaultProxy implements AutoCloseable {
         boolean isGetObject() { return method.equals("GET") && !key().isEmpty() && !has("uploadId"); }
         boolean isDeleteObjects() { return method.equals("POST") && has("delete"); }
         boolean isManifestPut() { return isPutObject() && key().endsWith(".manifest.json"); }
-        boolean isDumpGet() { return isGetObject() && key().endsWith(".dump"); }
+        /** A GET of the dump's bytes by a download (not restore's read of the TOC at its start: Range bytes=0-, see lib/RemoteToc). */
+        boolean isDumpGet() { return isGetObject() && key().endsWith(".dump") && !isTocRead(); }
+        boolean isTocRead() {
+            return isGetObject() && key().endsWith(".dump")
+                    && headers.stream().anyMatch(h -> h.toLowerCase(java.util.Locale.ROOT).replace(" ", "").equals("range:bytes=0-"));
+        }
         @Override public String toString() { return method + " " + path + (query.isEmpty() ? "" : "?" + query); }
     }
 
