@@ -269,7 +269,7 @@ class Restore implements Callable<Integer> {
             RestoreTarget.refuseUnsafe(state, psql, target, m, create, clean || selective, force || selective);
 
             // The table of contents from the backup's first bytes (no download): the names, what belongs to them, the roles.
-            ArchiveToc toc = RemoteToc.read(s3, backup.common.bucket(), m.dumpKey(), m.encryption(), identities);
+            ArchiveToc toc = RemoteToc.read(s3, backup.common.bucket(), m.directory() ? m.dumpKey() + "toc.dat" : m.dumpKey(), m.encryption(), identities);
             TocSelection.Result selection = null;
             if (selective) {
                 selection = TocSelection.choose(toc, tables, schemas, state.exists() && state.objects() > 0);
@@ -325,7 +325,7 @@ class Restore implements Callable<Integer> {
             BackupChoice chosen = backup.choose(s3, err);
             Manifest m = chosen.manifest();
             err.println("restore: backup " + chosen.describe());
-            ArchiveToc toc = RemoteToc.read(s3, backup.common.bucket(), m.dumpKey(), m.encryption(), backup.identity.forBackup(m));
+            ArchiveToc toc = RemoteToc.read(s3, backup.common.bucket(), m.directory() ? m.dumpKey() + "toc.dat" : m.dumpKey(), m.encryption(), backup.identity.forBackup(m));
             TextTable table = new TextTable("KIND", "SCHEMA", "NAME", "OWNER");
             List<Map<String, Object>> objects = new ArrayList<>();
             for (ArchiveToc.Entry e : toc.entries) {

@@ -73,7 +73,7 @@ final class ArchiveToc {
 
     private static final class Reader {
         private final InputStream in;
-        private int vmaj, vmin, intSize, offSize;
+        private int vmaj, vmin, intSize, offSize, format;
 
         Reader(InputStream in) { this.in = in; }
 
@@ -91,8 +91,9 @@ final class ArchiveToc {
             }
             intSize = byteValue();
             offSize = byteValue();
-            int format = byteValue();
-            if (format != 1) throw new Failure(Exit.DATA_INVALID, "not a custom-format archive (format " + format + "): pg_dump -Fc writes those");
+            format = byteValue();
+            // 1 custom; 3 directory (backup --parallel's toc.dat: each entry names its data file instead of an offset)
+            if (format != 1 && format != 3) throw new Failure(Exit.DATA_INVALID, "not a custom-format archive (format " + format + "): pg_dump -Fc writes those");
             if (vmin >= 15) byteValue(); // compression algorithm
             else readInt();              // compression level
             for (int i = 0; i < 7; i++) readInt(); // creation time: sec, min, hour, mday, mon, year, isdst
@@ -126,6 +127,11 @@ final class ArchiveToc {
             readStr(); // "false": WITH OIDS
             List<Integer> deps = new ArrayList<>();
             for (String d; (d = readStr()) != null; ) deps.add(Integer.parseInt(d.strip()));
+            if (format == 3) { // directory format's extra: the entry's data file name (null: no data)
+                readStr();
+                return new Entry(dumpId, hadDumper, tableOid, oid, tag == null ? "" : tag, desc == null ? "" : desc, section, defn, namespace,
+                        owner, List.copyOf(deps), -1);
+            }
             // custom format's extra: whether and where the entry's data block is (1 not set: written to a pipe, 2 set, 3 no data)
             int flag = byteValue();
             long pos = 0;
