@@ -28,6 +28,7 @@
 //SOURCES lib/StorageOptions.java
 //SOURCES lib/BackupStatus.java
 //SOURCES lib/BackupListing.java
+//SOURCES lib/Threads.java
 //SOURCES lib/VerifyRecord.java
 //SOURCES lib/Durations.java
 //SOURCES lib/RetentionPolicy.java

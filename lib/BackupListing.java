@@ -74,11 +74,7 @@ final class BackupListing {
         }
         Instant now = Instant.now();
         List<Entry> entries = new ArrayList<>();
-        ExecutorService pool = Executors.newFixedThreadPool(READERS, r -> {
-            Thread t = new Thread(r, "manifest-reader");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = Executors.newFixedThreadPool(READERS, Threads.daemons("manifest-reader"));
         try {
             List<Future<Entry>> judged = new ArrayList<>();
             for (var e : grouped.entrySet()) {
