@@ -105,6 +105,8 @@ public class LatencyProxy {
                         inFlight.release(room);
                         break;
                     }
+                    // What has already arrived joins this chunk (fewer, larger chunks: less of the proxy's CPU per byte).
+                    for (int more; n < room && in.available() > 0 && (more = in.read(buf, n, Math.min(room - n, in.available()))) > 0; ) n += more;
                     inFlight.release(room - n);
                     queue.put(new Chunk(buf, n, System.nanoTime() + delay));
                 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/run.sh MODE=parallel's report: one table per size, a row per contender and latency, and the issue's targets.
+"""bench/run.sh MODE=parallel's (and MODE=startup's) report: one table per size, a row per contender and latency, and the issue's targets.
 
     report-parallel.py RESULTS_TSV OUT_MD "SIZE=DB_BYTES,..." PG_DUMP_VERSION COMMAND
 """
@@ -35,6 +35,11 @@ def m(size, label, i):
     return med(vals) if vals else None
 
 
+def spread(size, label):
+    walls = [r[0] for r in rows[(size, label)]]
+    return f" [{min(walls):.1f}-{max(walls):.1f}]" if len(walls) > 1 else ""
+
+
 def latency(label):
     x = re.search(r" @ (\S+) ms RTT$", label)
     return (x.group(1) if x else "0", label[:x.start()] if x else label)
@@ -52,8 +57,8 @@ for size in dict.fromkeys(s for s, _ in order):
             continue
         ms, base = latency(label)
         disk, stored, rss = m(size, label, 6), m(size, label, 3), m(size, label, 2)
-        lines.append(f"| {base} | {ms} | {m(size, label, 0):.1f} | {m(size, label, 1):.1f} (+ {m(size, label, 4):.1f} / {m(size, label, 5):.1f}) | "
-                     f"{rss if base.startswith(('backup', 'restore.java')) else ''} | {'' if disk is None else f'{disk / MB:.0f}'} | "
+        lines.append(f"| {base} | {ms} | {m(size, label, 0):.1f}{spread(size, label)} | {m(size, label, 1):.1f} (+ {m(size, label, 4):.1f} / {m(size, label, 5):.1f}) | "
+                     f"{rss if 'backup' in base or 'restore.java' in base else ''} | {'' if disk is None else f'{disk / MB:.0f}'} | "
                      f"{'' if stored is None else f'{stored / MB:.0f}'} |")
     lines += ["", "Against the targets of issue 21:", ""]
     for ms in dict.fromkeys(latency(l)[0] for s, l in order if s == size):
@@ -66,7 +71,7 @@ for size in dict.fromkeys(s for s, _ in order):
         spool, stored = m(size, f"backup --parallel 2{at}", 6), m(size, f"backup --parallel 2{at}", 3)
         if spool is not None and stored:
             lines.append(f"- RTT {ms} ms: peak spool {spool / MB:.0f} MB = {spool / stored:.2f} x the dump ({stored / MB:.0f} MB)")
-    pr, jr = m(size, "pg_restore -Fd -j 2, local directory", 0), m(size, "restore.java --jobs 2 of the --parallel 2 backup (from S3)", 0)
+    pr, jr = m(size, "pg_restore -Fd -j 2, local directory", 0), m(size, "restore.java --jobs 2 of a --parallel 2 backup (from S3)", 0)
     if pr and jr:
         lines.append(f"- restore.java --jobs 2 = {jr / pr:.2f} x pg_restore -Fd -j 2 from a local directory (target: <= 1.1)")
     lines.append("")

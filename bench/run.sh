@@ -9,7 +9,9 @@
 #   KEEP_GOING=1 ...                                   # a failed contender is reported, not fatal
 #   MODE=parallel SIZES=5 RUNS=1 bash bench/run.sh     # issue 21: the four backup contenders at each LATENCY_MS
 #       (default "0 20", RTT through bench/LatencyProxy.java, WINDOW bytes in flight per direction, default 1048576),
-#       then the two directory-format restores (no latency); pg_dump/pg_restore 17 with zstd when there
+#       then the two directory-format restores (no latency); pg_dump 17 with zstd for the backups when there
+#   MODE=startup SIZES=0.01 RUNS=5 bash bench/run.sh   # the fixed cost: backup --version and a ~10 MB backup on JDK 17
+#       and $JDK25 (default /usr/lib/jvm/temurin-25-jdk-amd64), as is, with JBang's --cds, C1 only, and JDK 25's AOT cache
 #
 # Needs: PostgreSQL server binaries (/usr/lib/postgresql/N/bin), the aws CLI, Java 17+, Maven (to fetch
 # s3proxy once), python3, /usr/bin/time. Uses pg_dump 17 (zstd) from $PG17_BIN (default
@@ -98,7 +100,7 @@ export AWS_CA_BUNDLE=$work/tls/ca.pem
 export JAVA_TOOL_OPTIONS="-Djavax.net.ssl.trustStore=$work/tls/trust.p12 -Djavax.net.ssl.trustStorePassword=benchpass -Djavax.net.ssl.trustStoreType=pkcs12"
 unset AWS_PROFILE AWS_DEFAULT_PROFILE S3_BUCKET_NAME S3_PREFIX DATABASE_URL RESTORE_DATABASE_URL PG_DUMP 2>/dev/null || true
 export S3_BUCKET=bench
-aws s3 mb "s3://$S3_BUCKET" >/dev/null
+aws s3 mb "s3://$S3_BUCKET" >/dev/null 2>&1 || aws s3api head-bucket --bucket "$S3_BUCKET" # a retry under load may find it made
 
 # Build the scripts once, so JBang's first compile is not measured.
 jbang build backup.java >/dev/null; jbang build restore.java >/dev/null
@@ -185,20 +187,49 @@ parallel_contenders() { # SIZE DB
     fi
   done
   echo "restore" | grep -Eq -- "$ONLY" || return 0
+  # Restores use the server's own major (pg_dump/pg_restore 15, gzip): pg_restore 17 sends SET transaction_timeout,
+  # which a 15 server refuses, and pg_restore 15 cannot read pg_dump 17's archives. Preparing the dumps is not timed.
   local url="$server/$db" flags="--exit-on-error --no-owner --no-acl"
-  if ! aws s3 ls "s3://$S3_BUCKET/pg-backups/$db-par2/" >/dev/null 2>&1; then
-    jbang backup.java --database-url "$url" --name "$db-par2" --pg-dump "$bin/pg_dump" --parallel 2 --spool "$work" 2>/dev/null
+  if ! aws s3 ls "s3://$S3_BUCKET/pg-backups/$db-restore/" >/dev/null 2>&1; then
+    jbang backup.java --database-url "$url" --name "$db-restore" --pg-dump "$pgbin/pg_dump" --parallel 2 --spool "$work" 2>/dev/null
   fi
-  rm -rf "$work/dir.d"; "$bin/pg_dump" -Fd -j 2 $z -d "$url" -f "$work/dir.d"
+  rm -rf "$work/dir.d"; "$pgbin/pg_dump" -Fd -j 2 -d "$url" -f "$work/dir.d"
   for run in $(seq "$RUNS"); do
     psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
-    measure "$size" "pg_restore -Fd -j 2, local directory" "$bin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dir.d'"
+    measure "$size" "pg_restore -Fd -j 2, local directory" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dir.d'"
     psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
-    measure "$size" "restore.java --jobs 2 of the --parallel 2 backup (from S3)" \
-      "jbang restore.java --name $db-par2 --jobs 2 --target-url '$server/restored' --pg-restore $bin/pg_restore"
+    measure "$size" "restore.java --jobs 2 of a --parallel 2 backup (from S3)" \
+      "jbang restore.java --name $db-restore --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore"
   done
   psql -d "$server/postgres" -c "drop database if exists restored with (force)"
   rm -rf "$work/dir.d"
+}
+
+# --- MODE=startup: what every run pays once (JBang's launcher, JVM start, class loading, the JIT), per JVM setting.
+# A first run of each setting is not measured: it builds the jar for that JDK and trains the CDS archive / AOT cache.
+startup_contenders() { # SIZE DB
+  local size=$1 db=$2 jdk25=${JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64} aot=$work/backup.aot
+  local -a settings=("JDK 17||" "JDK 17, jbang --cds||--cds" "JDK 17, -XX:TieredStopAtLevel=1||--runtime-option=-XX:TieredStopAtLevel=1")
+  if [ -x "$jdk25/bin/java" ]; then
+    settings+=("JDK 25|$jdk25|" "JDK 25, jbang --cds|$jdk25|--cds" "JDK 25, -XX:AOTCache|$jdk25|--runtime-option=-XX:AOTCache=$aot")
+  fi
+  local backup="--database-url '$server/$db' --name $db-startup --pg-dump ${pg17:-$pgbin}/pg_dump"
+  local s label home flags
+  for s in "${settings[@]}"; do
+    IFS='|' read -r label home flags <<<"$s"
+    if [[ $flags == *AOTCache* ]]; then  # JDK 25 (JEP 514): one training run writes the cache
+      rm -f "$aot"; JAVA_HOME=$home jbang --runtime-option=-XX:AOTCacheOutput="$aot" backup.java $backup >/dev/null 2>&1
+    else
+      eval "JAVA_HOME=$home jbang $flags backup.java $backup" >/dev/null 2>&1
+    fi
+  done
+  for run in $(seq "$RUNS"); do
+    for s in "${settings[@]}"; do
+      IFS='|' read -r label home flags <<<"$s"
+      measure "$size" "$label: backup --version" "JAVA_HOME=$home jbang $flags backup.java --version"
+      measure "$size" "$label: backup of ~10 MB" "JAVA_HOME=$home jbang $flags backup.java --json $backup"
+    done
+  done
 }
 
 declare -A dbsize gzsize
@@ -240,6 +271,7 @@ SQL
   url="$server/$db"
   echo "== $db: $((dbsize[$size] / 1048576)) MB on disk; $RUNS runs of each contender, alternating"
   if [ "$MODE" = parallel ]; then parallel_contenders "$size" "$db"; continue; fi
+  if [ "$MODE" = startup ]; then startup_contenders "$size" "$db"; continue; fi
   for run in $(seq "$RUNS"); do
     echo " run $run of $RUNS"
     measure "$size" "pg_dump -Fc (gzip) > /dev/null" "$pgbin/pg_dump -Fc -d '$url' > /dev/null"
@@ -289,11 +321,11 @@ SQL
 done
 
 [ -n "${PREPARE_ONLY:-}" ] && exit 0
-if [ "$MODE" = parallel ]; then
-  out=$root/bench/results/$(date -u +%Y-%m-%d-%H%M)-parallel.md
+if [ "$MODE" = parallel ] || [ "$MODE" = startup ]; then
+  out=$root/bench/results/$(date -u +%Y-%m-%d-%H%M)-$MODE.md
   python3 "$root/bench/report-parallel.py" "$results" "$out" \
     "$(for s in $SIZES; do printf '%s=%s,' "$s" "${dbsize[$s]:-}"; done)" "$("${pg17:-$pgbin}/pg_dump" --version | awk '{print $3}')" \
-    "MODE=parallel SIZES=\"$SIZES\" RUNS=$RUNS LATENCY_MS=\"$LATENCY_MS\" WINDOW=$WINDOW$([ "$ONLY" = . ] || printf " ONLY='%s'" "$ONLY") bash bench/run.sh"
+    "MODE=$MODE SIZES=\"$SIZES\" RUNS=$RUNS$([ "$MODE" = parallel ] && echo " LATENCY_MS=\"$LATENCY_MS\" WINDOW=$WINDOW")$([ "$ONLY" = . ] || printf " ONLY='%s'" "$ONLY") bash bench/run.sh"
   echo "Written to $out"; exit 0
 fi
 # --- Report: median and min-max per contender and size, ratios to the baselines.
