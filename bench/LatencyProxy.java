@@ -1,5 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+// C1 only and the serial GC: the proxy shares the cores with what it measures, and C2 would spend seconds compiling.
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 // A TCP proxy that adds network latency, for bench/run.sh's MODE=parallel (a remote database, e.g. Neon across regions).
 //
 //   jbang bench/LatencyProxy.java LISTEN_PORT TARGET_HOST:PORT RTT_MS WINDOW_BYTES      (or: java bench/LatencyProxy.java ...)
@@ -15,11 +17,12 @@
 //    window. That is what makes a single-connection pg_dump from a remote server slow, and N connections ~N times faster.
 // Request/response exchanges (psql, libpq's protocol) pay one RTT each, as they would.
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -28,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 public class LatencyProxy {
-    private static final int CHUNK = 64 * 1024;
+    private static final int CHUNK = 256 * 1024; // fewer, larger chunks: each costs thread wake-ups, and the proxy shares the cores
     private static final ScheduledExecutorService ACKS = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "acks"));
     private static final AtomicInteger CONNECTIONS = new AtomicInteger();
 
@@ -43,17 +46,17 @@ public class LatencyProxy {
         long oneWayNanos = Math.round(Double.parseDouble(args[2]) * 1e6 / 2);
         int window = Integer.parseInt(args[3]);
         if (window < 1) throw new IllegalArgumentException("WINDOW_BYTES must be positive");
-        try (ServerSocket server = new ServerSocket()) {
-            server.setReuseAddress(true);
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             server.bind(new InetSocketAddress("127.0.0.1", listen));
             System.err.printf("LatencyProxy: 127.0.0.1:%d -> %s:%d, RTT %s ms, window %d bytes per direction%n", listen, host, port, args[2], window);
             while (true) {
-                Socket client = server.accept();
+                SocketChannel client = server.accept();
                 int id = CONNECTIONS.incrementAndGet();
                 daemon(() -> {
                     try {
-                        Socket target = new Socket(host, port);
-                        for (Socket s : new Socket[] {client, target}) s.setTcpNoDelay(true);
+                        SocketChannel target = SocketChannel.open(new InetSocketAddress(host, port));
+                        for (SocketChannel c : new SocketChannel[] {client, target}) c.setOption(StandardSocketOptions.TCP_NODELAY, true);
                         AtomicInteger finished = new AtomicInteger();
                         Direction up = new Direction(client, target, oneWayNanos, window, finished);
                         Direction down = new Direction(target, client, oneWayNanos, window, finished);
@@ -67,20 +70,24 @@ public class LatencyProxy {
         }
     }
 
-    /** One direction of one connection: a reader that stamps chunks, a writer that releases them on time. */
+    /**
+     * One direction of one connection: a reader that stamps chunks, a writer that releases them on time. Direct
+     * buffers, reused: the bytes are copied only by the kernel, in and out (the proxy shares the cores it measures).
+     */
     private static final class Direction {
-        private record Chunk(byte[] data, int length, long due) {}
+        private record Chunk(ByteBuffer data, long due) {}
 
-        private static final Chunk EOF = new Chunk(new byte[0], -1, 0);
-        private final Socket from;
-        private final Socket to;
+        private static final Chunk EOF = new Chunk(null, 0);
+        private final SocketChannel from;
+        private final SocketChannel to;
+        private final ConcurrentLinkedQueue<ByteBuffer> spare = new ConcurrentLinkedQueue<>();
         private final long delay;
         private final int window;
         private final Semaphore inFlight;
         private final LinkedBlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
         private final AtomicInteger finished; // directions of this connection that have passed their end on
 
-        Direction(Socket from, Socket to, long delayNanos, int window, AtomicInteger finished) {
+        Direction(SocketChannel from, SocketChannel to, long delayNanos, int window, AtomicInteger finished) {
             this.finished = finished;
             this.from = from;
             this.to = to;
@@ -95,20 +102,20 @@ public class LatencyProxy {
         }
 
         private void read() {
-            try (InputStream in = from.getInputStream()) {
+            try {
                 while (true) {
                     int room = Math.min(CHUNK, window);
                     inFlight.acquire(room); // wait for window, then read at most what it allows
-                    byte[] buf = new byte[room];
-                    int n = in.read(buf);
+                    ByteBuffer buf = spare.poll();
+                    if (buf == null) buf = ByteBuffer.allocateDirect(CHUNK);
+                    buf.clear().limit(room);
+                    int n = from.read(buf); // what has arrived, up to room: one chunk
                     if (n < 0) {
                         inFlight.release(room);
                         break;
                     }
-                    // What has already arrived joins this chunk (fewer, larger chunks: less of the proxy's CPU per byte).
-                    for (int more; n < room && in.available() > 0 && (more = in.read(buf, n, Math.min(room - n, in.available()))) > 0; ) n += more;
                     inFlight.release(room - n);
-                    queue.put(new Chunk(buf, n, System.nanoTime() + delay));
+                    queue.put(new Chunk(buf.flip(), System.nanoTime() + delay));
                 }
             } catch (IOException | InterruptedException e) {
                 // the connection ended: the writer closes both sides after what is queued
@@ -118,15 +125,14 @@ public class LatencyProxy {
 
         private void write() {
             try {
-                OutputStream out = to.getOutputStream();
                 while (true) {
                     Chunk c = queue.take();
                     if (c == EOF) break;
                     long wait = c.due() - System.nanoTime();
                     if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
-                    out.write(c.data(), 0, c.length());
-                    out.flush();
-                    int n = c.length();
+                    int n = c.data().remaining();
+                    while (c.data().hasRemaining()) to.write(c.data());
+                    spare.offer(c.data());
                     if (delay > 0) ACKS.schedule(() -> inFlight.release(n), delay, TimeUnit.NANOSECONDS);
                     else inFlight.release(n);
                 }
@@ -134,7 +140,7 @@ public class LatencyProxy {
                 if (finished.incrementAndGet() < 2) return; // the other direction still flows
             } catch (IOException | InterruptedException e) {
                 // a reset or an error: the whole connection goes
-                inFlight.release(window); // a reader waiting for window wakes up and finds the socket closed
+                inFlight.release(window); // a reader waiting for window wakes up and finds the channel closed
             }
             close(from);
             close(to);
@@ -147,7 +153,7 @@ public class LatencyProxy {
         return t;
     }
 
-    private static void close(Socket s) {
+    private static void close(SocketChannel s) {
         try {
             s.close();
         } catch (IOException ignored) {

@@ -167,7 +167,7 @@ parallel_contenders() { # SIZE DB
     local url="$server/$db" at=""
     if [ "$ms" != 0 ]; then
       local pport; pport=$(free_port)
-      JAVA_TOOL_OPTIONS= java "$root/bench/LatencyProxy.java" "$pport" "127.0.0.1:$pg_port" "$ms" "$WINDOW" 2>"$work/proxy.log" & proxy_pid=$!
+      JAVA_TOOL_OPTIONS= java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$root/bench/LatencyProxy.java" "$pport" "127.0.0.1:$pg_port" "$ms" "$WINDOW" 2>"$work/proxy.log" & proxy_pid=$!
       pids+=("$proxy_pid")
       url="postgresql://postgres:bench@127.0.0.1:$pport/$db"; at=" @ $ms ms RTT"
       for _ in $(seq 100); do psql -d "$url" -c 'select 1' >/dev/null 2>&1 && break; sleep 0.3; done
