@@ -65,9 +65,9 @@ for size in dict.fromkeys(s for s, _ in order):
         at = "" if ms == "0" else f" @ {ms} ms RTT"
         par, one, fd = (m(size, f"{c}{at}", 0) for c in ("backup --parallel 2", "backup, one stream", "pg_dump -Fd -j 2 to a local directory"))
         if par and one:
-            lines.append(f"- RTT {ms} ms: backup --parallel 2 = {par / one:.2f} x backup one stream (target under latency: <= 0.6)")
+            lines.append(f"- RTT {ms} ms: backup --parallel 2 = {par / one:.2f} x backup one stream" + (" (target under latency: <= 0.6)" if ms != "0" else ""))
         if par and fd:
-            lines.append(f"- RTT {ms} ms: backup --parallel 2 = {par / fd:.2f} x pg_dump -Fd -j 2 to local disk (target without latency: <= 1.05)")
+            lines.append(f"- RTT {ms} ms: backup --parallel 2 = {par / fd:.2f} x pg_dump -Fd -j 2 to local disk" + (" (target without latency: <= 1.05)" if ms == "0" else ""))
         spool, stored = m(size, f"backup --parallel 2{at}", 6), m(size, f"backup --parallel 2{at}", 3)
         if spool is not None and stored:
             lines.append(f"- RTT {ms} ms: peak spool {spool / MB:.0f} MB = {spool / stored:.2f} x the dump ({stored / MB:.0f} MB)")

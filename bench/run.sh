@@ -178,7 +178,7 @@ parallel_contenders() { # SIZE DB
       measure "$size" "pg_dump -Fd -j 2 to a local directory$at" \
         "rm -rf '$work/dir.d'; $bin/pg_dump -Fd -j 2 $z -d '$url' -f '$work/dir.d' && du -sb '$work/dir.d' | cut -f1 > '$work/disk.txt'"
       rm -rf "$work/dir.d"
-      measure "$size" "backup, one stream$at" "jbang backup.java --json --database-url '$url' --name $db-one --pg-dump $bin/pg_dump --parallel 0"
+      measure "$size" "backup, one stream$at" "jbang backup.java --json --database-url '$url' --name $db-one --pg-dump $bin/pg_dump --parallel 1"
       measure "$size" "backup --parallel 2$at" "jbang backup.java --json --database-url '$url' --name $db-par2 --pg-dump $bin/pg_dump --parallel 2 --spool '$work'"
     done
     if [ -n "$proxy_pid" ]; then
