@@ -45,7 +45,7 @@ def latency(label):
     return (x.group(1) if x else "0", label[:x.start()] if x else label)
 
 
-lines = [f"# bench/run.sh MODE=parallel, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "",
+lines = [f"# bench/run.sh {command.split()[0]}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "",
          f"    {command}", "",
          f"Machine: {os.cpu_count()} cores, {platform.machine()}, pg_dump {pg_dump}. Medians of {max(len(v) for v in rows.values()) if rows else 0} run(s).", ""]
 for size in dict.fromkeys(s for s, _ in order):
