@@ -22,13 +22,17 @@ final class PgRestoreRun {
      */
     static PgTools.Tool choose(String explicit, int serverMajor, Manifest m) {
         int dumpMajor = PgTools.majorOf(m.pgDumpVersion());
+        PgTools.Tool found;
         try {
-            return PgTools.select("pg_restore", explicit, Math.max(serverMajor, dumpMajor));
+            found = PgTools.select("pg_restore", explicit, Math.max(serverMajor, dumpMajor));
         } catch (Failure f) {
             // Say which needs the version: the server, or the archive (the old message called the archive's version the server's).
             if (f.exitCode != Exit.CONFIG) throw f;
             throw new Failure(f.exitCode, ServerCompatibility.pgRestoreTooOld(explicit, serverMajor, m.pgDumpVersion()) + " (" + f.getMessage() + ")");
         }
+        String tooNew = ServerCompatibility.pgRestoreTooNew(found, serverMajor);
+        if (tooNew != null) throw new Failure(Exit.CONFIG, tooNew);
+        return found;
     }
 
     static List<String> command(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file) {
