@@ -86,6 +86,12 @@ class RowSecurityRestoreTest {
         Scripts.Run run = restore("--table", "notes", "--table", "note_totals", "--create", "--target-url", appUrl(db));
         assertRestoredAsTheSource(run, db);
         assertTrue(pg.sql(db, "select count(*) from pg_policy where polname = 'mine'").equals("1"), run.err());
+
+        // And with --clean over them in that database: just those objects dropped and restored again.
+        pg.sql(db, "delete from notes where id > 100; refresh materialized view note_totals; create table other (id int)");
+        Scripts.Run again = restore("--table", "notes", "--table", "note_totals", "--clean", "--target-url", appUrl(db));
+        assertRestoredAsTheSource(again, db);
+        assertEquals("1", pg.sql(db, "select count(*) from pg_class where relname = 'other'"), "the rest of the database untouched");
     }
 
     @Test
