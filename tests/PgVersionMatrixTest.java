@@ -117,7 +117,7 @@ class PgVersionMatrixTest {
     }
 
     @Test
-    void postgres14IsBackedUpByPgDump15AndRestoredInto15() {
+    void postgres14IsBackedUpByPgDump15And18AndRestoredInto15And18() {
         PgServer pg14 = server(14);
         String sample = SampleDatabase.create(pg14, "sample14");
         backup(pg14, sample, 15, "v14-pg15");
@@ -125,6 +125,9 @@ class PgVersionMatrixTest {
         // Back into 14 it would need a pg_dump 14 archive: refused before anything happens.
         refused("v14-pg15", pg14, 15, "the backup was written by pg_dump 15.", "the target server is PostgreSQL 14.",
                 "Restore into a PostgreSQL 15 or newer server, or use a backup made with pg_dump 14");
+        // The oldest server dumped by the newest pg_dump, straight into the newest server (an upgrade from 14 to 18).
+        backup(pg14, sample, 18, "v14-pg18");
+        restoresAsTheSource("v14-pg18", pg14, sample, server(18), 18);
     }
 
     @Test
