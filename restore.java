@@ -297,6 +297,7 @@ class Restore implements Callable<Integer> {
             if (RowSecurity.needed(selective ? selection.entries() : toc.entries)) {
                 how = how.withRowSecurity(true);
                 err.println("restore: " + RowSecurity.WHY);
+                if (!owners.keepOwners()) err.println("restore: " + RowSecurity.NOT_OWNERS);
             }
             TargetRestore restore = new TargetRestore(s3, backup.common.bucket(), chosen, target, state, psql, pgRestore, how, identities, err);
             int objects = RestoreProgress.objects(selective ? selection.entries() : toc.entries, how.noAcl());

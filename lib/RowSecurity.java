@@ -33,6 +33,11 @@ final class RowSecurity {
             + " with pg_restore's default (row_security = off) a view's refresh fails when its owner is neither superuser nor BYPASSRLS."
             + " The rows are copied before any table's row security is turned on, and each view is refreshed under its owner's policies, as on the source";
 
+    /** When owners are not kept: the views are refreshed as the restoring user, under its policies, not their owners'. */
+    static final String NOT_OWNERS = "WARNING: owners are not kept, so each materialized view is refreshed as the user you restore as: where a"
+            + " row-level security policy depends on the role, the view's rows can differ from the source's; REFRESH MATERIALIZED VIEW as the right owner"
+            + " after the restore, or keep the owners (create the roles first)";
+
     /** The role {@code db} connects as when it is subject to row-level security (neither superuser nor BYPASSRLS), else null. */
     static String subjectRole(PgTools.Tool psql, ConnInfo db) {
         String[] row = PgTools.query(psql, db, "select rolsuper or rolbypassrls, rolname from pg_roles where rolname = current_user").strip().split("\\|", 2);

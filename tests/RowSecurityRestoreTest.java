@@ -1,4 +1,5 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -63,6 +64,7 @@ class RowSecurityRestoreTest {
         assertEquals(0, run.exit(), run.toString());
         assertTrue(run.err().contains("restore: " + RowSecurity.WHY), run.err());
         assertTrue(run.err().contains(", --enable-row-security"), run.err());
+        assertFalse(run.err().contains(RowSecurity.NOT_OWNERS), run.err());
         assertEquals(contents(src), contents(db));
         assertEquals("100 15150 / 300 / truetrue", contents(db)); // the owner's 100 rows in the view, all 300 in the table, RLS forced
     }
@@ -100,6 +102,16 @@ class RowSecurityRestoreTest {
         String db = "rls_su_" + Long.toHexString(System.nanoTime());
         Scripts.Run run = restore("--create", "--target-url", pg.url(db));
         assertRestoredAsTheSource(run, db);
+    }
+
+    @Test
+    void withoutTheOwnersTheViewIsRefreshedAsTheRestoringUserAndRestoreSaysSo() {
+        String db = "rls_noown_" + Long.toHexString(System.nanoTime());
+        Scripts.Run run = restore("--create", "--no-owner", "--target-url", pg.url(db));
+        assertEquals(0, run.exit(), run.toString());
+        assertTrue(run.err().contains("restore: " + RowSecurity.NOT_OWNERS), run.err());
+        // The superuser owns the view now and no policy applies to it: all 300 rows, where the source's owner saw 100.
+        assertEquals("300 45150", pg.sql(db, "select n || ' ' || words from note_totals"));
     }
 
     @Test
