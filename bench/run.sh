@@ -217,8 +217,9 @@ startup_contenders() { # SIZE DB
   local s label home flags
   for s in "${settings[@]}"; do
     IFS='|' read -r label home flags <<<"$s"
+    echo "$label" | grep -Eq -- "$ONLY" || continue
     if [[ $flags == *AOTCache* ]]; then  # JDK 25 (JEP 514): one training run writes the cache
-      rm -f "$aot"; JAVA_HOME=$home jbang --runtime-option=-XX:AOTCacheOutput="$aot" backup.java $backup >/dev/null 2>&1
+      rm -f "$aot"; eval "JAVA_HOME=$home jbang --runtime-option=-XX:AOTCacheOutput='$aot' backup.java $backup" >/dev/null 2>&1
     else
       eval "JAVA_HOME=$home jbang $flags backup.java $backup" >/dev/null 2>&1
     fi
