@@ -41,11 +41,8 @@ class FaultDownloadTest {
     static void setUp() {
         pg = PgServer.get();
         s3 = S3Server.get();
-        source = pg.createDatabase("fault_download_src");
+        source = TestBackups.payloadDatabase(pg, "fault_download_src", ""); // ~1 MB compressed: a GET can be cut short well inside it
         databases.add(source);
-        // ~1 MB compressed: a GET can be cut short well inside it.
-        pg.sql(source, "create table aa_data (id int primary key, payload text);"
-                + " insert into aa_data select g, md5(g::text) || md5((g + 1)::text) from generate_series(1, 20000) g; analyze;");
     }
 
     @AfterAll
