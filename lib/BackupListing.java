@@ -4,10 +4,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.Callable;
 import java.util.function.Predicate;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -100,27 +97,12 @@ final class BackupListing {
      * fails the whole listing: a backup is never judged on a transport fault.
      */
     static List<Entry> list(S3Client s3, String bucket, String prefix, String name) {
-        List<Listed> listed = group(s3, bucket, prefix, name, null);
         Instant now = Instant.now();
-        List<Entry> entries = new ArrayList<>();
-        ExecutorService pool = Executors.newFixedThreadPool(READERS, Threads.daemons("manifest-reader"));
-        try {
-            List<Future<Entry>> judged = new ArrayList<>();
-            for (Listed l : listed) {
-                judged.add(pool.submit(() -> new Entry(l.key(), l.dump(), l.manifest(), l.verify(), check(s3, bucket, l.key(), l.dump(), l.manifest(), false, now),
-                        l.objects())));
-            }
-            for (Future<Entry> f : judged) entries.add(f.get());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Failure(Exit.FAILED, "interrupted while reading manifests");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw Errors.classify(r);
-            throw new IllegalStateException(e.getCause());
-        } finally {
-            pool.shutdownNow();
+        List<Callable<Entry>> judge = new ArrayList<>();
+        for (Listed l : group(s3, bucket, prefix, name, null)) {
+            judge.add(() -> new Entry(l.key(), l.dump(), l.manifest(), l.verify(), check(s3, bucket, l.key(), l.dump(), l.manifest(), false, now), l.objects()));
         }
-        return entries;
+        return Threads.all(READERS, "manifest-reader", "reading manifests", judge);
     }
 
     /** A directory-format backup's objects as one listed "dump": its prefix, their total size, the latest LastModified. */

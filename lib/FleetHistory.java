@@ -7,10 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.Callable;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -35,6 +32,9 @@ final class FleetHistory {
         static History empty() { return new History(Map.of(), Map.of()); }
     }
 
+    /** What was read of one name: either may be null (no complete backup, no drill). */
+    private record NameRead(Past past, LastDrill drill) {}
+
     /** How many older backups are looked at when the newest ones are not complete, before the name counts as new. */
     private static final int TRIES = 3;
 
@@ -50,35 +50,19 @@ final class FleetHistory {
             byName.computeIfAbsent(l.key().name(), n -> new ArrayList<>()).add(0, l);
         }
         Instant now = Instant.now();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, readers), Threads.daemons("fleet-history"));
-        try {
-            List<Future<Past>> pasts = new ArrayList<>();
-            List<Future<LastDrill>> drills = new ArrayList<>();
-            for (var e : byName.entrySet()) {
-                String name = e.getKey();
-                List<BackupListing.Listed> backups = e.getValue();
-                pasts.add(pool.submit(() -> newestComplete(s3, bucket, name, backups, now)));
-                drills.add(pool.submit(() -> lastDrill(s3, bucket, name, backups, now)));
-            }
-            Map<String, Past> pastByName = new HashMap<>();
-            for (Future<Past> f : pasts) {
-                Past p = f.get();
-                if (p != null) pastByName.put(p.name(), p);
-            }
-            Map<String, LastDrill> drillByName = new HashMap<>();
-            for (Future<LastDrill> f : drills) {
-                LastDrill d = f.get();
-                if (d != null) drillByName.put(d.name(), d);
-            }
-            return new History(Map.copyOf(pastByName), Map.copyOf(drillByName));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Failure(Exit.FAILED, "interrupted while reading the fleet's manifests");
-        } catch (ExecutionException e) {
-            throw Errors.classify(e.getCause());
-        } finally {
-            pool.shutdownNow();
+        List<Callable<NameRead>> reads = new ArrayList<>();
+        for (var e : byName.entrySet()) {
+            String name = e.getKey();
+            List<BackupListing.Listed> backups = e.getValue();
+            reads.add(() -> new NameRead(newestComplete(s3, bucket, name, backups, now), lastDrill(s3, bucket, name, backups, now)));
         }
+        Map<String, Past> pastByName = new HashMap<>();
+        Map<String, LastDrill> drillByName = new HashMap<>();
+        for (NameRead r : Threads.all(readers, "fleet-history", "reading the fleet's manifests", reads)) {
+            if (r.past() != null) pastByName.put(r.past().name(), r.past());
+            if (r.drill() != null) drillByName.put(r.drill().name(), r.drill());
+        }
+        return new History(Map.copyOf(pastByName), Map.copyOf(drillByName));
     }
 
     private static Past newestComplete(S3Client s3, String bucket, String name, List<BackupListing.Listed> backups, Instant now) {
