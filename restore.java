@@ -74,6 +74,7 @@
 //SOURCES lib/RestoreTarget.java
 //SOURCES lib/TargetRestore.java
 //SOURCES lib/DirectoryArchive.java
+//SOURCES lib/PipelinedRestore.java
 //SOURCES lib/RestoreDrill.java
 //SOURCES lib/ArchiveToc.java
 //SOURCES lib/TocSelection.java
@@ -576,7 +577,7 @@ class Restore implements Callable<Integer> {
                 VerifyRecord.RowTolerance tolerance = new VerifyRecord.RowTolerance(tolerancePercent, toleranceRows);
                 RestoreDrill run = new RestoreDrill(chosen, psql, pgRestore, server, version, tolerance, err);
 
-                try (TempDump temp = TempDump.create(tempDir, m.sizeBytes(), err)) {
+                try (TempDump temp = TempDump.create(tempDir, m.directory() ? PipelinedRestore.diskBound(m) : m.sizeBytes(), err)) {
                     run.execute(s3, backup.common.bucket(), temp.path(), jobs, identities);
                 }
 

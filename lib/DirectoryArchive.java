@@ -43,12 +43,7 @@ final class DirectoryArchive {
      */
     static Path download(S3Client s3, String bucket, Manifest m, Age.Identities identities, Path tempFile, int jobs, java.io.PrintWriter err)
             throws IOException, InterruptedException {
-        Path dir = tempFile.resolveSibling(tempFile.getFileName() + ".d");
-        try {
-            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-        } catch (UnsupportedOperationException notPosix) {
-            Files.createDirectory(dir);
-        }
+        Path dir = createDir(tempFile);
         try {
             Progress progress = new Progress("downloading " + objects(m).size() + " objects", err, m.sizeBytes());
             fetch(s3, bucket, m, identities, dir, Math.max(2, jobs), n -> { synchronized (progress) { progress.add(n); } });
@@ -58,6 +53,20 @@ final class DirectoryArchive {
             delete(dir);
             throw e;
         }
+    }
+
+    /**
+     * The private directory (0700) of {@code tempFile}, a {@link TempDump}'s: {@code TEMPFILE.d}, which
+     * {@link TempDump#removeStale} deletes with its temp file when the run that made it was killed.
+     */
+    static Path createDir(Path tempFile) throws IOException {
+        Path dir = tempFile.resolveSibling(tempFile.getFileName() + ".d");
+        try {
+            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (UnsupportedOperationException notPosix) {
+            Files.createDirectory(dir);
+        }
+        return dir;
     }
 
     /** Deletes a directory made by {@link #download} (a plain directory of files). */
@@ -135,7 +144,11 @@ final class DirectoryArchive {
         }
     }
 
-    private static void one(S3Client s3, String bucket, Manifest m, Manifest.DumpObject o, Age.Identities identities, Path dir, LongConsumer progress) {
+    /**
+     * One object downloaded into {@code dir} (null: only read), decrypted when the backup is encrypted; its size and
+     * SHA-256 checked against the manifest before this returns: a difference is invalid backup data (65).
+     */
+    static void one(S3Client s3, String bucket, Manifest m, Manifest.DumpObject o, Age.Identities identities, Path dir, LongConsumer progress) {
         String key = objectKey(m, o);
         Path file = dir == null ? null : dir.resolve(o.name());
         boolean decrypt = m.encryption() != null && identities != null;
