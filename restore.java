@@ -253,8 +253,8 @@ class Restore implements Callable<Integer> {
             Manifest m = chosen.manifest();
             Age.Identities identities = backup.identity.forBackup(m);
             if (stream && m.directory()) {
-                throw Failure.usage("this backup is in directory format (backup --parallel): its objects are downloaded and checked before pg_restore"
-                        + " starts; drop --stream (--jobs N restores with N pg_restore jobs)");
+                throw Failure.usage("this backup is in directory format (backup --parallel): each object is downloaded and checked before pg_restore"
+                        + " reads it; drop --stream (--jobs N restores with N pg_restore jobs)");
             }
             err.println("restore: backup " + chosen.describe());
             chosen.checkListedSize();
@@ -309,7 +309,8 @@ class Restore implements Callable<Integer> {
             if (backup.common.json()) {
                 JsonDocument.of(Exit.OK).put("outcome", "restored").put("backup", chosen.summary())
                         .put("target", target.redacted()).put("database", target.database()).put("created", applied.created())
-                        .put("mode", stream ? "stream" : "file").put("jobs", jobs).put("singleTransaction", singleTransaction)
+                        .put("mode", stream ? "stream" : applied.pipelined() ? "pipelined" : "file").put("jobs", jobs)
+                        .put("singleTransaction", singleTransaction && !applied.pipelined())
                         .put("tocEntries", applied.tocEntries()).put("tables", tables).put("pgRestoreVersion", pgRestore.version())
                         .put("serverVersion", state.server().version()).put("seconds", seconds)
                         .put("owners", owners.keepOwners()).put("grants", owners.keepAcl()).put("missingRoles", owners.missing())

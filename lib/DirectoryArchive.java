@@ -19,14 +19,19 @@ import software.amazon.awssdk.services.s3.S3Client;
  * A directory-format backup (manifest format {@value Manifest#DIRECTORY_FORMAT}, backup --parallel) read back from S3:
  * every object's size and SHA-256 checked against the manifest, and decrypted when it is encrypted.
  *
- * <p>Why restore downloads the whole directory before pg_restore starts, instead of serving each data file to
- * pg_restore through a named pipe as it is needed: (1) pg_restore 17 refuses a data file that is not a regular file
- * ({@code "3342.dat.zst" is not a regular file}; 15 and 18 read pipes), so pipes would work for some client versions
- * only; (2) a table's COPY ends, and commits, when pg_restore reaches the end of its file, while the object's SHA-256
- * is known only at its end too: serving a pipe safely means holding back each object's last bytes until its checksum
- * is proven, and killing pg_restore on a mismatch; (3) pg_restore -j cannot run as one transaction, so a bad object met
- * half-way leaves a half-restored database. Checking every object first keeps the rule that nothing is restored from
- * data that differs from what was backed up. The cost is disk: the compressed dump, checked up front.
+ * <p>Why not serve each data file to pg_restore through a named pipe as it is needed: (1) pg_restore 17 refuses a
+ * data file that is not a regular file ({@code "3342.dat.zst" is not a regular file}; 15 and 18 read pipes), so pipes
+ * would work for some client versions only; (2) a table's COPY ends, and commits, when pg_restore reaches the end of
+ * its file, while the object's SHA-256 is known only at its end too: serving a pipe safely means holding back each
+ * object's last bytes until its checksum is proven, and killing pg_restore on a mismatch; (3) pg_restore -j cannot run
+ * as one transaction, so a bad object met half-way leaves a half-restored database.
+ *
+ * <p>So there are two ways to read such a backup. Into a database nobody else has yet (restore --create, the drill's
+ * scratch database), {@link PipelinedRestore}: each file downloaded and checked whole, then restored at once while
+ * the next ones download; a bad object met half-way fails the restore and the database is dropped. Everywhere else
+ * (an existing target, --table/--schema, verify), {@link #download}: every object checked before pg_restore starts,
+ * which keeps "nothing is restored from data that differs from what was backed up" for a database that must not be
+ * left half-restored; the cost is disk for the whole compressed dump.
  */
 final class DirectoryArchive {
     /** What a file name in pg_dump's directory looks like: never a path. */

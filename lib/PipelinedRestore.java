@@ -24,7 +24,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * created with --create, the drill's scratch database), streamed back with bounded disk: downloads overlap pg_restore.
  *
  * <ol>
- * <li>toc.dat first, checked ({@link #prepare}); {@code pg_restore --section=pre-data} needs nothing else.</li>
+ * <li>toc.dat first, checked ({@link #prepare}); {@code pg_restore --section=pre-data} needs nothing else, and runs
+ *     while the first data files download.</li>
  * <li>The data: download workers fetch the tables' data files largest first, each checked (size, SHA-256, decrypted)
  *     into the private directory; as soon as one is proven, its TABLE DATA entry goes to one of up to {@code jobs}
  *     {@code pg_restore -L LIST} processes (several ready entries in one list, to save start-ups), and its file is
@@ -153,17 +154,18 @@ final class PipelinedRestore implements AutoCloseable {
 
         long t0 = System.nanoTime();
         PgRestoreRun.Options serial = new PgRestoreRun.Options(false, 1, false, how.noOwner(), how.noAcl());
-        err.println(label + ": pg_restore " + pgRestore.version() + " into \"" + db.database() + "\": pre-data (schemas, tables, functions, types)"
-                + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : ""));
-        err.flush();
-        pgRestore(db, new PgRestoreRun.Options(how.clean(), 1, false, how.noOwner(), how.noAcl()), List.of("--section=pre-data"), null, watch);
-
-        long t1 = System.nanoTime();
         long lookAhead = lookAhead(m);
-        err.println(label + ": data: " + items.size() + " table files (" + Progress.size(dataBytes) + "), each checked and restored as it arrives, "
+        err.println(label + ": pg_restore " + pgRestore.version() + " into \"" + db.database() + "\": pre-data (schemas, tables, functions, types)"
+                + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "")
+                + "; meanwhile the data: " + items.size() + " table files (" + Progress.size(dataBytes) + "), each checked and restored as it arrives, "
                 + Math.max(1, how.jobs()) + " pg_restore at a time, at most " + Progress.size(lookAhead) + " downloaded ahead");
         err.flush();
-        pipeline(db, items, lookAhead, serial, watch);
+        long[] preData = new long[1];
+        pipeline(db, items, lookAhead, serial, watch, () -> {
+            pgRestore(db, new PgRestoreRun.Options(how.clean(), 1, false, how.noOwner(), how.noAcl()), List.of("--section=pre-data"), null, watch);
+            preData[0] = System.nanoTime();
+        });
+        long t1 = preData[0];
 
         // The rest of the data section in the archive's order: BLOB METADATA before BLOBS (17+), sequences, statistics.
         if (!rest.isEmpty()) fetchAll(rest);
@@ -190,9 +192,19 @@ final class PipelinedRestore implements AutoCloseable {
         err.flush();
     }
 
-    /** Step 2: downloads and restores overlapping, the disk bounded by {@code lookAhead}. */
-    private void pipeline(ConnInfo db, List<Item> items, long lookAhead, PgRestoreRun.Options serial, RestoreInterruption watch) throws Exception {
-        if (items.isEmpty()) return;
+    /** What runs before any data is loaded: the pre-data pass. */
+    private interface Schema {
+        void restore() throws Exception;
+    }
+
+    private record SchemaDone() {}
+
+    /**
+     * Steps 1 and 2: {@code schema} (pre-data) runs while the first data files download; then downloads and restores
+     * overlap, the disk bounded by {@code lookAhead}.
+     */
+    private void pipeline(ConnInfo db, List<Item> items, long lookAhead, PgRestoreRun.Options serial, RestoreInterruption watch, Schema schema)
+            throws Exception {
         int jobs = Math.max(1, how.jobs());
         int downloaders = Math.max(2, jobs);
         Deque<Item> waiting = new ArrayDeque<>(items.stream().sorted(Comparator.comparingLong((Item i) -> i.object().sizeBytes()).reversed()).toList());
@@ -202,11 +214,19 @@ final class PipelinedRestore implements AutoCloseable {
         ExecutorService restores = Executors.newFixedThreadPool(jobs, Threads.daemons("pg-restore-data"));
         long total = items.stream().mapToLong(i -> i.object().sizeBytes()).sum();
         Progress progress = new Progress(label + ": restoring " + items.size() + " table files", err, total);
-        int downloading = 0, restoring = 0, left = items.size();
+        int downloading = 0, restoring = 1, left = items.size();
         long held = 0; // bytes of files downloading, or downloaded and not yet restored
-        boolean ok = false;
+        boolean schemaReady = false, ok = false;
+        restores.execute(() -> {
+            try {
+                schema.restore();
+                events.add(new SchemaDone());
+            } catch (Throwable t) {
+                events.add(new Failed(t));
+            }
+        });
         try {
-            while (left > 0) {
+            while (left > 0 || !schemaReady) {
                 while (downloading < downloaders && !waiting.isEmpty() && (held == 0 || held + waiting.peek().object().sizeBytes() <= lookAhead)) {
                     Item next = waiting.poll();
                     held += next.object().sizeBytes();
@@ -221,7 +241,7 @@ final class PipelinedRestore implements AutoCloseable {
                         }
                     });
                 }
-                while (restoring < jobs && !ready.isEmpty()) {
+                while (schemaReady && restoring < jobs && !ready.isEmpty()) {
                     // Share what is ready among the free pg_restore slots; the largest files come first, alone as a rule.
                     int take = Math.min(BATCH, (ready.size() + (jobs - restoring) - 1) / (jobs - restoring));
                     List<Item> batch = new ArrayList<>();
@@ -247,6 +267,9 @@ final class PipelinedRestore implements AutoCloseable {
                     if (f.cause() instanceof RuntimeException r) throw Errors.classify(r);
                     if (f.cause() instanceof Exception e) throw e;
                     throw new IllegalStateException(f.cause());
+                } else if (event instanceof SchemaDone) {
+                    restoring--;
+                    schemaReady = true;
                 } else if (event instanceof Downloaded d) {
                     downloading--;
                     ready.add(d.item());

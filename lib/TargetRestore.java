@@ -35,8 +35,8 @@ final class TargetRestore {
         this.err = err;
     }
 
-    /** What the apply step did. */
-    record Applied(boolean created, Integer tocEntries) {}
+    /** What the apply step did; {@code pipelined}: a parallel backup restored file by file ({@link PipelinedRestore}). */
+    record Applied(boolean created, Integer tocEntries, boolean pipelined) {}
 
     /**
      * Default: download to a temp file, verify it completely, then create the database if asked and restore.
@@ -88,7 +88,7 @@ final class TargetRestore {
                         throw restoreFailed(f, created);
                     }
                 }
-                return new Applied(created, toc);
+                return new Applied(created, toc, false);
             } finally {
                 if (list != null) java.nio.file.Files.deleteIfExists(list);
             }
@@ -120,7 +120,7 @@ final class TargetRestore {
                     throw restoreFailed(e instanceof RuntimeException r ? Errors.classify(r) : new Failure(Exit.FAILED, "the pipelined restore failed: " + e, e), created);
                 }
             }
-            return new Applied(created, toc);
+            return new Applied(created, toc, true);
         }
     }
 
@@ -185,7 +185,7 @@ final class TargetRestore {
             drain.join(10_000);
             if (code != 0) throw restoreFailed(Errors.fromPgTool("pg_restore", code, p.stderr()), created);
             err.println("restore: verified: size and SHA-256 match the manifest" + (decrypting == null ? "" : ", decrypted with age") + " (checked as it streamed)");
-            return new Applied(created, null);
+            return new Applied(created, null, false);
         }
     }
 
