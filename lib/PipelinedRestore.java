@@ -29,14 +29,15 @@ import software.amazon.awssdk.services.s3.S3Client;
  * <li>The data: download workers fetch the tables' data files largest first, each checked (size, SHA-256, decrypted)
  *     into the private directory; as soon as one is proven, its TABLE DATA entry goes to one of up to {@code jobs}
  *     {@code pg_restore -L LIST} processes (several ready entries in one list, to save start-ups), and its file is
- *     deleted once that process has finished. A table's rows are never loaded before its file's SHA-256 is proven.
+ *     deleted once that process has finished; the same slot then builds the table's own indexes and primary key,
+ *     unique and check constraints ({@link #ownPostData}), as pg_restore -j does, while other tables still load. A table's rows are never loaded before its file's SHA-256 is proven.
  *     A file starts downloading only while the files downloaded or downloading but not yet restored, with it, stay
  *     within {@link #lookAhead} (twice the largest data file, at least 256 MiB): that, not the dump, bounds the disk.
- *     Then the rest of the data section in one {@code pg_restore --section=data} pass, in the archive's order: the
+ *     Then the rest of the data section ({@link #sections}) in one {@code pg_restore -L} pass, in the archive's order: the
  *     entries without a file (SEQUENCE SET, 17+'s BLOB METADATA, 18's statistics) and the large objects, whose files
  *     (all of them: they are small as a rule) are downloaded for it.</li>
- * <li>{@code pg_restore --section=post-data -j N}: indexes, constraints, foreign keys, triggers, policies, materialized
- *     views.</li>
+ * <li>{@code pg_restore -L -j N} of the rest of the post-data section: foreign keys, triggers, policies, materialized views,
+ *     the indexes of partitioned tables.</li>
  * </ol>
  * Each pg_restore reads the same directory, with only the files it needs present (15, 17 and 18 open a data file only
  * when they restore its entry). A bad object found half-way fails the restore (65, naming the object) with earlier
@@ -121,12 +122,19 @@ final class PipelinedRestore implements AutoCloseable {
         return Math.min(m.sizeBytes(), toc + Math.max(lookAhead(m), others));
     }
 
-    /** A table's data file on its way: its TOC entry and its object in the manifest. */
-    private record Item(ArchiveToc.Entry entry, Manifest.DumpObject object) {}
+    /**
+     * A table's data file on its way: its TOC entry, its object in the manifest, and the table's own indexes and
+     * constraints, built right after its data as pg_restore -j does (see {@link #ownPostData}).
+     */
+    private record Item(ArchiveToc.Entry entry, Manifest.DumpObject object, List<ArchiveToc.Entry> after) {}
 
     private record Downloaded(Item item) {}
 
-    private record Restored(List<Item> batch) {}
+    /** A batch's rows are in: its files can go. */
+    private record Loaded(List<Item> batch) {}
+
+    /** A pg_restore slot is free again (the batch's indexes built too). */
+    private record SlotFree() {}
 
     private record Failed(Throwable cause) {}
 
@@ -137,6 +145,7 @@ final class PipelinedRestore implements AutoCloseable {
         for (Manifest.DumpObject o : m.objects()) byName.put(o.name(), o);
         List<Item> items = new ArrayList<>();
         Set<String> used = new HashSet<>(Set.of("toc.dat"));
+        Map<Integer, List<ArchiveToc.Entry>> own = ownPostData(toc);
         for (ArchiveToc.Entry e : toc.entries) {
             String file = toc.dataFiles.get(e.dumpId());
             if (!e.desc().equals("TABLE DATA") || file == null) continue;
@@ -146,7 +155,8 @@ final class PipelinedRestore implements AutoCloseable {
                 throw new Failure(Exit.DATA_INVALID, "the manifest of " + m.dumpKey() + " lists no data file for " + e.describe() + " (" + file
                         + "): the backup is incomplete; nothing of that table was restored");
             }
-            items.add(new Item(e, o));
+            Integer table = tableOf(toc, e);
+            items.add(new Item(e, o, table == null ? List.of() : own.getOrDefault(table, List.of())));
             used.add(o.name());
         }
         List<Manifest.DumpObject> rest = m.objects().stream().filter(o -> !used.contains(o.name())).toList();
@@ -171,19 +181,27 @@ final class PipelinedRestore implements AutoCloseable {
         if (!rest.isEmpty()) fetchAll(rest);
         Set<Integer> restored = new HashSet<>();
         for (Item i : items) restored.add(i.entry().dumpId());
-        Path list = writeList(toc.entries.stream().filter(e -> !restored.contains(e.dumpId())).toList(), "rest");
+        Map<Integer, Integer> sections = sections(toc);
+        Path list = writeList(toc.entries.stream().filter(e -> sections.get(e.dumpId()) == ArchiveToc.SECTION_DATA && !restored.contains(e.dumpId())).toList(), "rest");
         try {
-            pgRestore(db, serial, List.of("--section=data"), list, watch);
+            pgRestore(db, serial, List.of(), list, watch);
         } finally {
             Files.deleteIfExists(list);
         }
         for (Manifest.DumpObject o : rest) Files.deleteIfExists(dir.resolve(o.name()));
 
         long t2 = System.nanoTime();
-        err.println(label + ": post-data (indexes, constraints, foreign keys, triggers, policies, materialized views)"
-                + (how.jobs() > 1 ? " with " + how.jobs() + " jobs" : ""));
+        Set<Integer> early = new HashSet<>();
+        for (Item i : items) for (ArchiveToc.Entry e : i.after()) early.add(e.dumpId());
+        err.println(label + ": post-data (" + (early.isEmpty() ? "" : "the rest of it: " + early.size() + " indexes and constraints were built right after"
+                + " their table's data; ") + "foreign keys, triggers, policies, materialized views)" + (how.jobs() > 1 ? " with " + how.jobs() + " jobs" : ""));
         err.flush();
-        pgRestore(db, new PgRestoreRun.Options(false, how.jobs(), false, how.noOwner(), how.noAcl()), List.of("--section=post-data"), null, watch);
+        Path post = writeList(toc.entries.stream().filter(e -> sections.get(e.dumpId()) == ArchiveToc.SECTION_POST_DATA && !early.contains(e.dumpId())).toList(), "post");
+        try {
+            pgRestore(db, new PgRestoreRun.Options(false, how.jobs(), false, how.noOwner(), how.noAcl()), List.of(), post, watch);
+        } finally {
+            Files.deleteIfExists(post);
+        }
         if (watch != null) watch.committed = true;
         long t3 = System.nanoTime();
         err.printf(Locale.ROOT, "%s: restored in three passes: pre-data %.1f s, data %.1f s, post-data %.1f s; peak temp disk %s"
@@ -226,7 +244,7 @@ final class PipelinedRestore implements AutoCloseable {
             }
         });
         try {
-            while (left > 0 || !schemaReady) {
+            while (left > 0 || restoring > 0) {
                 while (downloading < downloaders && !waiting.isEmpty() && (held == 0 || held + waiting.peek().object().sizeBytes() <= lookAhead)) {
                     Item next = waiting.poll();
                     held += next.object().sizeBytes();
@@ -255,7 +273,17 @@ final class PipelinedRestore implements AutoCloseable {
                             } finally {
                                 Files.deleteIfExists(list);
                             }
-                            events.add(new Restored(batch));
+                            events.add(new Loaded(batch));
+                            List<ArchiveToc.Entry> after = batch.stream().flatMap(i -> i.after().stream()).toList();
+                            if (!after.isEmpty()) {
+                                Path own = writeList(after, "index");
+                                try {
+                                    pgRestore(db, serial, List.of(), own, watch);
+                                } finally {
+                                    Files.deleteIfExists(own);
+                                }
+                            }
+                            events.add(new SlotFree());
                         } catch (Throwable t) {
                             events.add(new Failed(t));
                         }
@@ -273,8 +301,9 @@ final class PipelinedRestore implements AutoCloseable {
                 } else if (event instanceof Downloaded d) {
                     downloading--;
                     ready.add(d.item());
-                } else if (event instanceof Restored r) {
+                } else if (event instanceof SlotFree) {
                     restoring--;
+                } else if (event instanceof Loaded r) {
                     for (Item i : r.batch()) {
                         Files.deleteIfExists(dir.resolve(i.object().name()));
                         held -= i.object().sizeBytes();
@@ -294,6 +323,53 @@ final class PipelinedRestore implements AutoCloseable {
                 downloads.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
             }
         }
+    }
+
+    /**
+     * The post-data entries that can be built as soon as a table's rows are in, as pg_restore -j schedules them, by the
+     * table's dump id: an INDEX or a CONSTRAINT (primary key, unique, check; not a foreign key, which needs another
+     * table) that depends on one table and otherwise on pre-data entries only.
+     */
+    static Map<Integer, List<ArchiveToc.Entry>> ownPostData(ArchiveToc toc) {
+        Map<Integer, List<ArchiveToc.Entry>> own = new HashMap<>();
+        for (ArchiveToc.Entry e : toc.entries) {
+            if (e.section() != ArchiveToc.SECTION_POST_DATA || !(e.desc().equals("INDEX") || e.desc().equals("CONSTRAINT"))) continue;
+            Integer table = null;
+            boolean ok = true;
+            for (int d : e.deps()) {
+                ArchiveToc.Entry dep = toc.get(d);
+                if (dep != null && dep.desc().equals("TABLE") && table == null) table = d;
+                else if (dep == null || dep.section() != ArchiveToc.SECTION_PRE_DATA) ok = false;
+            }
+            if (ok && table != null) own.computeIfAbsent(table, t -> new ArrayList<>()).add(e);
+        }
+        return own;
+    }
+
+    /**
+     * Each entry's section as pg_restore counts it: a comment, grant or security label (section "none") belongs to
+     * the section of the entry before it in the archive. Computed here, on the archive's order, because pg_restore
+     * computes it on the order of its -L list, where the entry before a comment may be one left out of the list.
+     */
+    static Map<Integer, Integer> sections(ArchiveToc toc) {
+        Map<Integer, Integer> out = new HashMap<>();
+        int current = ArchiveToc.SECTION_PRE_DATA;
+        for (ArchiveToc.Entry e : toc.entries) {
+            if (e.section() == ArchiveToc.SECTION_PRE_DATA || e.section() == ArchiveToc.SECTION_DATA || e.section() == ArchiveToc.SECTION_POST_DATA) {
+                current = e.section();
+            }
+            out.put(e.dumpId(), current);
+        }
+        return out;
+    }
+
+    /** The dump id of the TABLE whose data {@code data} is (null: none found). */
+    private static Integer tableOf(ArchiveToc toc, ArchiveToc.Entry data) {
+        for (int d : data.deps()) {
+            ArchiveToc.Entry t = toc.get(d);
+            if (t != null && t.desc().equals("TABLE")) return d;
+        }
+        return null;
     }
 
     /** Downloads (and checks) {@code objects} into the directory, several at a time. */

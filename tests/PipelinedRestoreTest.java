@@ -42,6 +42,11 @@ class PipelinedRestoreTest {
         pg.sql(source, String.join("\n",
                 "create table public.bulk as select g as id, md5(g::text) as payload from generate_series(1, 100000) g;",
                 "create materialized view public.bulk_summary as select count(*) as n, max(id) as top from public.bulk;",
+                // Built right after bulk's data (PipelinedRestore.ownPostData); their comments come in the last pass.
+                "alter table public.bulk add primary key (id);",
+                "create index bulk_payload on public.bulk (payload);",
+                "comment on constraint bulk_pkey on public.bulk is 'the key';",
+                "comment on index public.bulk_payload is 'by payload';",
                 "create function public.pipe_mark(i int) returns boolean language plpgsql as $$ begin",
                 "  if left(current_database(), 9) = 'pipe_into' then",
                 "    execute format('copy (select %s) to %L', i, '" + marks + "/' || current_database() || '-' || i);",
@@ -85,6 +90,9 @@ class PipelinedRestoreTest {
             assertTrue(restore.err().contains("peak temp disk"), restore.err());
             assertEquals(SampleDatabase.fingerprints(pg, source), SampleDatabase.fingerprints(pg, target));
             assertEquals(SampleDatabase.schema(pg, source), SampleDatabase.schema(pg, target));
+            assertTrue(restore.err().contains("indexes and constraints were built right after their table's data"), restore.err());
+            assertEquals("the key|by payload", pg.sql(target, "select (select obj_description(oid, 'pg_constraint') from pg_constraint where conname = 'bulk_pkey') || '|'"
+                    + " || obj_description('public.bulk_payload'::regclass, 'pg_class')").strip());
             // The passes after the table files: large objects and sequences (data section), the materialized view (post-data).
             String check = "select (select count(*) from pg_largeobject_metadata) || ' ' || (select last_value from sales.invoice_no)"
                     + " || ' ' || (select n || '/' || top from public.bulk_summary)";
@@ -93,6 +101,27 @@ class PipelinedRestoreTest {
             assertEquals(List.of(target + "-1", target + "-2", target + "-3"), marksOf(target));
         } finally {
             pg.dropDatabase(target);
+        }
+    }
+
+    @Test
+    void anEncryptedBackupIsDecryptedFileByFile() throws Exception {
+        String encrypted = s3.createBucket("pipelined-age");
+        Age.KeyPair keys = Age.generate();
+        Scripts.Run backup = Scripts.run(new Backup(), "--database-url", pg.url(source), "--name", "big", "--bucket", encrypted, "--endpoint-url", s3.endpoint,
+                "--region", S3Server.REGION, "--parallel", "2", "--spool", Files.createTempDirectory("spool").toString(), "--encrypt-to", keys.recipient());
+        assertEquals(0, backup.exit(), backup.toString());
+        Path identity = Files.createTempFile("id", ".txt");
+        Files.writeString(identity, keys.identity() + "\n");
+        String target = "pipe_into_age_" + System.nanoTime();
+        try {
+            Scripts.Run restore = Scripts.run(new Restore(), args(encrypted, "--target-url", pg.url(target), "--create", "--jobs", "2", "--identity", identity.toString()));
+            assertEquals(0, restore.exit(), restore.toString());
+            assertTrue(restore.err().contains("restore: pipelined"), restore.err());
+            assertEquals(SampleDatabase.fingerprints(pg, source), SampleDatabase.fingerprints(pg, target));
+        } finally {
+            pg.dropDatabase(target);
+            Files.deleteIfExists(identity);
         }
     }
 
