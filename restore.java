@@ -81,6 +81,7 @@
 //SOURCES lib/ArchiveRoles.java
 //SOURCES lib/RestoreProgress.java
 //SOURCES lib/ServerCompatibility.java
+//SOURCES lib/RowSecurity.java
 //SOURCES lib/RemoteToc.java
 //SOURCES lib/SelectiveTarget.java
 //SOURCES lib/CheckCommand.java
@@ -293,6 +294,12 @@ class Restore implements Callable<Integer> {
                     + "; using " + pgRestore.path() + " " + pgRestore.version());
 
             PgRestoreRun.Options how = new PgRestoreRun.Options(clean, jobs, singleTransaction, !owners.keepOwners(), !owners.keepAcl());
+            // A REFRESH MATERIALIZED VIEW over a FORCE RLS table fails under pg_restore's row_security = off (lib/RowSecurity).
+            if (RowSecurity.needed(selective ? selection.entries() : toc.entries)) {
+                how = how.withRowSecurity(true);
+                err.println("restore: " + RowSecurity.WHY);
+                if (!owners.keepOwners()) err.println("restore: " + RowSecurity.NOT_OWNERS);
+            }
             TargetRestore restore = new TargetRestore(s3, backup.common.bucket(), chosen, target, state, psql, pgRestore, how, identities, err);
             int objects = RestoreProgress.objects(selective ? selection.entries() : toc.entries, how.noAcl());
             TargetRestore.Applied applied = stream ? restore.streaming() : restore.fromFile(tempDir, selection, objects);
@@ -313,7 +320,7 @@ class Restore implements Callable<Integer> {
                         .put("singleTransaction", singleTransaction && !applied.pipelined())
                         .put("tocEntries", applied.tocEntries()).put("tables", tables).put("pgRestoreVersion", pgRestore.version())
                         .put("serverVersion", state.server().version()).put("seconds", seconds)
-                        .put("owners", owners.keepOwners()).put("grants", owners.keepAcl()).put("missingRoles", owners.missing())
+                        .put("owners", owners.keepOwners()).put("grants", owners.keepAcl()).put("enableRowSecurity", how.enableRowSecurity()).put("missingRoles", owners.missing())
                         .put("only", selective ? selection.chosen() : null).put("leftOut", selective ? selection.leftOut() : null)
                         .print(spec.commandLine().getOut());
             }

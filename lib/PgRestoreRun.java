@@ -7,7 +7,14 @@ import java.util.Map;
 
 /** Choosing and running pg_restore. */
 final class PgRestoreRun {
-    record Options(boolean clean, int jobs, boolean singleTransaction, boolean noOwner, boolean noAcl) {}
+    /** {@code enableRowSecurity}: pg_restore --enable-row-security, for a role subject to row-level security ({@link RowSecurity}). */
+    record Options(boolean clean, int jobs, boolean singleTransaction, boolean noOwner, boolean noAcl, boolean enableRowSecurity) {
+        Options(boolean clean, int jobs, boolean singleTransaction, boolean noOwner, boolean noAcl) {
+            this(clean, jobs, singleTransaction, noOwner, noAcl, false);
+        }
+
+        Options withRowSecurity(boolean enable) { return new Options(clean, jobs, singleTransaction, noOwner, noAcl, enable); }
+    }
 
     /**
      * The pg_restore for this restore: not older than the target server (like pg_dump in backup.java) and not
@@ -15,13 +22,17 @@ final class PgRestoreRun {
      */
     static PgTools.Tool choose(String explicit, int serverMajor, Manifest m) {
         int dumpMajor = PgTools.majorOf(m.pgDumpVersion());
+        PgTools.Tool found;
         try {
-            return PgTools.select("pg_restore", explicit, Math.max(serverMajor, dumpMajor));
+            found = PgTools.select("pg_restore", explicit, Math.max(serverMajor, dumpMajor));
         } catch (Failure f) {
             // Say which needs the version: the server, or the archive (the old message called the archive's version the server's).
             if (f.exitCode != Exit.CONFIG) throw f;
             throw new Failure(f.exitCode, ServerCompatibility.pgRestoreTooOld(explicit, serverMajor, m.pgDumpVersion()) + " (" + f.getMessage() + ")");
         }
+        String tooNew = ServerCompatibility.pgRestoreTooNew(found, serverMajor);
+        if (tooNew != null) throw new Failure(Exit.CONFIG, tooNew);
+        return found;
     }
 
     static List<String> command(PgTools.Tool pgRestore, ConnInfo db, Options how, Path file) {
@@ -35,6 +46,7 @@ final class PgRestoreRun {
         if (list != null) cmd.addAll(List.of("--use-list", list.toString()));
         if (how.noOwner()) cmd.add("--no-owner");
         if (how.noAcl()) cmd.add("--no-acl");
+        if (how.enableRowSecurity()) cmd.add("--enable-row-security");
         if (how.clean()) cmd.addAll(List.of("--clean", "--if-exists"));
         if (how.jobs() > 1) cmd.addAll(List.of("--jobs", String.valueOf(how.jobs())));
         else if (how.singleTransaction()) cmd.add("--single-transaction");
@@ -61,7 +73,7 @@ final class PgRestoreRun {
         err.println("restore: pg_restore " + pgRestore.version() + " into \"" + db.database() + "\" ("
                 + (how.jobs() > 1 ? how.jobs() + " jobs" : how.singleTransaction() ? "one transaction" : "no single transaction")
                 + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "")
-                + (list != null ? ", only the chosen objects" : "") + ")");
+                + (how.enableRowSecurity() ? ", --enable-row-security" : "") + (list != null ? ", only the chosen objects" : "") + ")");
         err.flush();
         try (PgTools.Streaming p = PgTools.start(Lifeline.wrap(command(pgRestore, db, how, file, list, progress != null)), db.childEnvironment(),
                 progress == null ? null : progress::line)) {

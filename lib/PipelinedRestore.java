@@ -54,7 +54,7 @@ final class PipelinedRestore implements AutoCloseable {
     private final Manifest m;
     private final Age.Identities identities;
     private final PgTools.Tool pgRestore;
-    private final PgRestoreRun.Options how;
+    private PgRestoreRun.Options how;
     private final String label;
     private final PrintWriter err;
     private final Path dir;
@@ -94,6 +94,12 @@ final class PipelinedRestore implements AutoCloseable {
             DirectoryArchive.delete(dir);
             throw Errors.classify(e);
         }
+    }
+
+    /** pg_restore --enable-row-security in every pass, or not ({@link RowSecurity}: the drill knows once it has the TOC). */
+    PipelinedRestore rowSecurity(boolean enable) {
+        how = how.withRowSecurity(enable);
+        return this;
     }
 
     /** The directory pg_restore reads (toc.dat, and the data files on their way through). */
@@ -163,16 +169,16 @@ final class PipelinedRestore implements AutoCloseable {
         long dataBytes = items.stream().mapToLong(i -> i.object().sizeBytes()).sum();
 
         long t0 = System.nanoTime();
-        PgRestoreRun.Options serial = new PgRestoreRun.Options(false, 1, false, how.noOwner(), how.noAcl());
+        PgRestoreRun.Options serial = new PgRestoreRun.Options(false, 1, false, how.noOwner(), how.noAcl(), how.enableRowSecurity());
         long lookAhead = lookAhead(m);
         err.println(label + ": pg_restore " + pgRestore.version() + " into \"" + db.database() + "\": pre-data (schemas, tables, functions, types)"
                 + (how.noOwner() ? ", --no-owner" : "") + (how.noAcl() ? ", --no-acl" : "") + (how.clean() ? ", --clean" : "")
-                + "; meanwhile the data: " + items.size() + " table files (" + Progress.size(dataBytes) + "), each checked and restored as it arrives, "
+                + (how.enableRowSecurity() ? ", --enable-row-security" : "") + "; meanwhile the data: " + items.size() + " table files (" + Progress.size(dataBytes) + "), each checked and restored as it arrives, "
                 + Math.max(1, how.jobs()) + " pg_restore at a time, at most " + Progress.size(lookAhead) + " downloaded ahead");
         err.flush();
         long[] preData = new long[1];
         pipeline(db, items, lookAhead, serial, watch, () -> {
-            pgRestore(db, new PgRestoreRun.Options(how.clean(), 1, false, how.noOwner(), how.noAcl()), List.of("--section=pre-data"), null, watch);
+            pgRestore(db, new PgRestoreRun.Options(how.clean(), 1, false, how.noOwner(), how.noAcl(), how.enableRowSecurity()), List.of("--section=pre-data"), null, watch);
             preData[0] = System.nanoTime();
         });
         long t1 = preData[0];
@@ -198,7 +204,7 @@ final class PipelinedRestore implements AutoCloseable {
         err.flush();
         Path post = writeList(toc.entries.stream().filter(e -> sections.get(e.dumpId()) == ArchiveToc.SECTION_POST_DATA && !early.contains(e.dumpId())).toList(), "post");
         try {
-            pgRestore(db, new PgRestoreRun.Options(false, how.jobs(), false, how.noOwner(), how.noAcl()), List.of(), post, watch);
+            pgRestore(db, new PgRestoreRun.Options(false, how.jobs(), false, how.noOwner(), how.noAcl(), how.enableRowSecurity()), List.of(), post, watch);
         } finally {
             Files.deleteIfExists(post);
         }

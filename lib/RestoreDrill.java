@@ -148,11 +148,17 @@ final class RestoreDrill {
         ConnInfo scratch = server.withDatabase(scratchName);
         PgTools.query(psql, server, "create database " + UserTables.quoted(scratchName) + " template template0");
         err.println("drill: created scratch database \"" + scratchName + "\" on " + server.host());
+        // Materialized views over FORCE RLS tables need --enable-row-security (lib/RowSecurity). A drill role subject to
+        // row-level security owns every restored table (--no-owner), and FORCE ROW LEVEL SECURITY would hide rows from its
+        // counts: it is lifted in the scratch copy before they are counted.
+        boolean rowSecurity = RowSecurity.neededInListing(listing.lines());
+        if (rowSecurity) err.println("drill: " + RowSecurity.WHY);
+        String subject = RowSecurity.subjectRole(psql, server);
         try {
             long t1 = System.nanoTime();
             try {
-                if (pipe != null) pipe.restore(scratch, null);
-                else PgRestoreRun.run(pgRestore, scratch, new PgRestoreRun.Options(false, jobs, jobs == 1, true, true), file, err);
+                if (pipe != null) pipe.rowSecurity(rowSecurity).restore(scratch, null);
+                else PgRestoreRun.run(pgRestore, scratch, new PgRestoreRun.Options(false, jobs, jobs == 1, true, true, rowSecurity), file, err);
             } catch (Failure f) {
                 // Unreachable or refused: the drill could not test the backup; that is not a verdict on it.
                 if (f.exitCode == Exit.UNAVAILABLE || f.exitCode == Exit.NO_PERMISSION || f.exitCode == Exit.CONFIG) {
@@ -170,6 +176,7 @@ final class RestoreDrill {
                 durations.put("restore", seconds(t1));
             }
             long t2 = System.nanoTime();
+            if (subject != null) PgTools.query(psql, scratch, NO_FORCE_RLS);
             compareTables(scratch, listing);
             durations.put("compare", seconds(t2));
         } finally {
@@ -272,11 +279,17 @@ final class RestoreDrill {
      * Each table's own rows (count(*) FROM ONLY, as backup counts them: {@link UserTables#countSql}; an inheritance
      * parent's children are counted as themselves, a partitioned table has none), a few hundred tables per psql call.
      */
+    /** In the scratch database only: the drill role owns the tables, and without FORCE an owner's counts see every row. */
+    private static final String NO_FORCE_RLS = "do $$ declare r record; begin for r in select n.nspname, c.relname from pg_class c"
+            + " join pg_namespace n on n.oid = c.relnamespace where c.relforcerowsecurity loop"
+            + " execute format('alter table %I.%I no force row level security', r.nspname, r.relname); end loop; end $$";
+
     private Map<Manifest.TableStat, Long> countRows(ConnInfo db, List<Manifest.TableStat> tables) {
         Map<Manifest.TableStat, Long> counts = new LinkedHashMap<>();
         for (int from = 0; from < tables.size(); from += 200) {
             List<Manifest.TableStat> batch = tables.subList(from, Math.min(tables.size(), from + 200));
-            StringBuilder sql = new StringBuilder();
+            // row_security = off: a table whose rows a policy would still hide is an error, never a short count.
+            StringBuilder sql = new StringBuilder("set row_security = off; ");
             for (int i = 0; i < batch.size(); i++) {
                 if (i > 0) sql.append(" union all ");
                 sql.append("select ").append(i).append(", (").append(UserTables.countSql(batch.get(i).schema(), batch.get(i).table())).append(')');

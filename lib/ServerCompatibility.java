@@ -32,5 +32,18 @@ final class ServerCompatibility {
                 + ": install postgresql-client-" + need + ", or pass --pg-restore PATH";
     }
 
+    /**
+     * The refusal of a pg_restore 17 or later for a server before 17, null when it can work: pg_restore 17 and 18 send
+     * {@code SET transaction_timeout = 0} whatever the archive (checked with 17.12 and 18.6 on a PostgreSQL 15 server, for
+     * an archive of pg_dump 15), which those servers reject, so the restore would fail only after the download and, with
+     * --create, after the database was made.
+     */
+    static String pgRestoreTooNew(PgTools.Tool pgRestore, int serverMajor) {
+        if (serverMajor == 0 || serverMajor >= 17 || pgRestore.major() < 17) return null;
+        return "pg_restore " + pgRestore.version() + " (" + pgRestore.path() + ") cannot restore into PostgreSQL " + serverMajor + ": pg_restore 17 and later"
+                + " set transaction_timeout, which PostgreSQL " + serverMajor + " rejects. Install postgresql-client-" + serverMajor
+                + " (apt.postgresql.org) and pass --pg-restore /usr/lib/postgresql/" + serverMajor + "/bin/pg_restore, or restore into a PostgreSQL 17 or newer server";
+    }
+
     private ServerCompatibility() {}
 }

@@ -107,7 +107,15 @@ final class PgServer {
     }
 
     private static PgServer startLocal() {
-        Path bin = findBinDir();
+        return startLocal(findBinDir(), Map.of());
+    }
+
+    /**
+     * A throwaway cluster from the server binaries in {@code bin} (initdb, pg_ctl, postgres), run with {@code env} added
+     * (e.g. LD_LIBRARY_PATH for the npm builds, tests/support/PgVersions); stopped and deleted by {@link #stop()} or when
+     * the JVM exits.
+     */
+    static PgServer startLocal(Path bin, Map<String, String> env) {
         try {
             Path base = Files.createTempDirectory("pgdump-s3-pg-");
             Path data = base.resolve("data");
@@ -118,17 +126,20 @@ final class PgServer {
             if (Proc.isRoot()) Proc.run(List.of("chown", "-R", "postgres:postgres", base.toString()), Map.of(), 30);
             int port = freePort();
             Proc.run(asPostgres(List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres",
-                    "--auth=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8", "--locale=C", "--no-sync")), Map.of(), 120);
+                    "--auth=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8", "--locale=C", "--no-sync")), env, 120);
             Files.deleteIfExists(pwfile);
             String opts = "-p " + port + " -k " + sockets + " -c listen_addresses=127.0.0.1 -c fsync=off"
                     + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=60";
             PgServer server = new PgServer("local", "127.0.0.1", port, "postgres", PASSWORD, bin, data, sockets);
             server.pgCtlOptions = opts;
+            server.env = env;
             server.pgCtl("start");
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            Thread stop = new Thread(() -> {
                 server.stopAtShutdown();
                 deleteTree(base);
-            }));
+            });
+            server.stopHook = stop;
+            Runtime.getRuntime().addShutdownHook(stop);
             return server;
         } catch (IOException e) {
             throw new IllegalStateException("cannot create a test PostgreSQL cluster: " + e.getMessage(), e);
@@ -136,6 +147,16 @@ final class PgServer {
     }
 
     private String pgCtlOptions;
+    private Map<String, String> env = Map.of();
+    private Thread stopHook;
+
+    /** Stops a cluster of {@link #startLocal(Path, Map)} now and deletes it (not the suite's shared one). */
+    void stop() {
+        if (stopHook == null || this == instance) throw new IllegalStateException("only a cluster started with startLocal(bin, env) is stopped by its test");
+        Runtime.getRuntime().removeShutdownHook(stopHook);
+        stopHook.run();
+        stopHook = null;
+    }
 
     /**
      * Stops the cluster while the JVM exits. Not through {@link Proc}: zt-exec's own shutdown hook destroys the
@@ -151,8 +172,10 @@ final class PgServer {
             return;
         }
         try {
-            Process p = new ProcessBuilder(asPostgres(List.of(binDir.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-w", "-t", "60",
-                    "stop", "-m", "fast"))).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            ProcessBuilder pb = new ProcessBuilder(asPostgres(List.of(binDir.resolve("pg_ctl").toString(), "-D", dataDir.toString(), "-w", "-t", "60",
+                    "stop", "-m", "fast"))).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().putAll(env);
+            Process p = pb.start();
             if (p.waitFor(90, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0) return;
             p.destroyForcibly();
         } catch (IOException | InterruptedException e) {
@@ -175,7 +198,7 @@ final class PgServer {
         if (action.equals("start")) cmd.addAll(List.of("-o", pgCtlOptions, "-l", dataDir.resolveSibling("server.log").toString()));
         cmd.add(action);
         cmd.addAll(List.of(extra));
-        Proc.run(asPostgres(cmd), Map.of(), 90);
+        Proc.run(asPostgres(cmd), env, 90);
     }
 
     static List<String> asPostgres(List<String> cmd) {
