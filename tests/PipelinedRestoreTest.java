@@ -11,6 +11,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -183,6 +184,48 @@ class PipelinedRestoreTest {
             assertEquals("100000", pg.sql(one, "select count(*) from public.bulk").strip());
         } finally {
             pg.dropDatabase(one);
+        }
+    }
+
+    /**
+     * SIGTERM while the largest data file downloads (S3 stalls it), after the pre-data pass and the other tables: the
+     * database restore created is dropped, and the run says so.
+     */
+    @Test
+    void sigtermMidwayDropsTheDatabaseItCreated() throws Exception {
+        String target = "pipe_into_term_" + System.nanoTime();
+        var objects = s3.s3().listObjectsV2(b -> b.bucket(bucket)).contents();
+        String largest = objects.stream().filter(o -> o.key().contains(".dump.d/")).max(java.util.Comparator.comparingLong(o -> o.size())).orElseThrow().key();
+        try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
+            proxy.stallInResponse("the largest data file stalls", r -> r.isGetObject() && r.key().equals(largest), -1, 1 << 10, java.time.Duration.ofMinutes(10));
+            Map<String, String> env = new java.util.HashMap<>(s3.env());
+            env.put("AWS_ENDPOINT_URL", proxy.endpoint());
+            env.put("RESTORE_DATABASE_URL", pg.url(target));
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                    System.getProperty("java.class.path"), "Restore", "--create", "--jobs", "2", "--name", "big", "--bucket", bucket));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().putAll(env);
+            Process child = pb.start();
+            java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+            Thread reader = new Thread(() -> { try { child.getErrorStream().transferTo(err); } catch (java.io.IOException ignored) { } });
+            reader.start();
+            try {
+                BackupFailureTest.waitUntil("the tables are created", child.onExit(), () -> "1".equals(pg.sql("postgres",
+                        "select count(*) from pg_database where datname = '" + target + "'").strip())
+                        && "1".equals(pg.sql(target, "select count(*) from pg_tables where tablename = 'watched'").strip()));
+                child.toHandle().destroy(); // SIGTERM
+                assertTrue(child.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), err.toString());
+            } finally {
+                child.destroyForcibly();
+            }
+            reader.join(10_000);
+            String out = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(child.exitValue() != 0, out);
+            assertTrue(out.contains("restore: pipelined"), out);
+            assertTrue(out.contains("created for this restore was dropped"), out);
+            assertEquals("0", pg.sql("postgres", "select count(*) from pg_database where datname = '" + target + "'").strip());
+        } finally {
+            pg.dropDatabase(target);
         }
     }
 
