@@ -213,8 +213,10 @@ SQL
   flags="--exit-on-error --no-owner --no-acl"
   for run in $(seq "$RUNS"); do
     echo " restore run $run of $RUNS"
-    for contender in 1 2 3 4 5 6 7; do
-      psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
+    for contender in 1 2 3 4 5 6 7 8; do
+      psql -d "$server/postgres" -c "drop database if exists restored with (force)"
+      # 8 creates the database itself (--create): the pipelined restore (lib/PipelinedRestore); 7 restores into an existing one.
+      [ "$contender" = 8 ] || psql -d "$server/postgres" -c "create database restored"
       case $contender in
         1) measure "$size" "pg_restore --single-transaction, local file" "$pgbin/pg_restore $flags --single-transaction -d '$server/restored' '$work/dump.file'" ;;
         2) measure "$size" "restore.java (from S3)" "jbang restore.java --name $db-gzip --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
@@ -223,6 +225,7 @@ SQL
         5) measure "$size" "restore.java --jobs 2 (from S3)" "jbang restore.java --name $db-gzip --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
         6) measure "$size" "pg_restore -Fd --jobs 2, local directory" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dir.d'" ;;
         7) measure "$size" "restore.java --jobs 2 of a --parallel backup (from S3)" "jbang restore.java --name $db-par --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
+        8) measure "$size" "restore.java --jobs 2 --create of a --parallel backup (pipelined)" "jbang restore.java --name $db-par --jobs 2 --create --target-url '$server/restored' --pg-restore $pgbin/pg_restore && grep -o 'peak temp disk [^(]*' '$work/last.err' >&2 || true" ;;
       esac
     done
   done
