@@ -210,7 +210,7 @@ class PipelinedRestoreTest {
             Thread reader = new Thread(() -> { try { child.getErrorStream().transferTo(err); } catch (java.io.IOException ignored) { } });
             reader.start();
             try {
-                BackupFailureTest.waitUntil("the tables are created", child.onExit(), () -> "1".equals(pg.sql("postgres",
+                Waits.until("the tables are created", child.onExit(), () -> "1".equals(pg.sql("postgres",
                         "select count(*) from pg_database where datname = '" + target + "'").strip())
                         && "1".equals(pg.sql(target, "select count(*) from pg_tables where tablename = 'watched'").strip()));
                 child.toHandle().destroy(); // SIGTERM
