@@ -74,6 +74,7 @@
 //SOURCES lib/RestoreTarget.java
 //SOURCES lib/TargetRestore.java
 //SOURCES lib/DirectoryArchive.java
+//SOURCES lib/PipelinedRestore.java
 //SOURCES lib/RestoreDrill.java
 //SOURCES lib/ArchiveToc.java
 //SOURCES lib/TocSelection.java
@@ -253,8 +254,8 @@ class Restore implements Callable<Integer> {
             Manifest m = chosen.manifest();
             Age.Identities identities = backup.identity.forBackup(m);
             if (stream && m.directory()) {
-                throw Failure.usage("this backup is in directory format (backup --parallel): its objects are downloaded and checked before pg_restore"
-                        + " starts; drop --stream (--jobs N restores with N pg_restore jobs)");
+                throw Failure.usage("this backup is in directory format (backup --parallel): each object is downloaded and checked before pg_restore"
+                        + " reads it; drop --stream (--jobs N restores with N pg_restore jobs)");
             }
             err.println("restore: backup " + chosen.describe());
             chosen.checkListedSize();
@@ -315,7 +316,8 @@ class Restore implements Callable<Integer> {
             if (backup.common.json()) {
                 JsonDocument.of(Exit.OK).put("outcome", "restored").put("backup", chosen.summary())
                         .put("target", target.redacted()).put("database", target.database()).put("created", applied.created())
-                        .put("mode", stream ? "stream" : "file").put("jobs", jobs).put("singleTransaction", singleTransaction)
+                        .put("mode", stream ? "stream" : applied.pipelined() ? "pipelined" : "file").put("jobs", jobs)
+                        .put("singleTransaction", singleTransaction && !applied.pipelined())
                         .put("tocEntries", applied.tocEntries()).put("tables", tables).put("pgRestoreVersion", pgRestore.version())
                         .put("serverVersion", state.server().version()).put("seconds", seconds)
                         .put("owners", owners.keepOwners()).put("grants", owners.keepAcl()).put("enableRowSecurity", how.enableRowSecurity()).put("missingRoles", owners.missing())
@@ -583,7 +585,7 @@ class Restore implements Callable<Integer> {
                 VerifyRecord.RowTolerance tolerance = new VerifyRecord.RowTolerance(tolerancePercent, toleranceRows);
                 RestoreDrill run = new RestoreDrill(chosen, psql, pgRestore, server, version, tolerance, err);
 
-                try (TempDump temp = TempDump.create(tempDir, m.sizeBytes(), err)) {
+                try (TempDump temp = TempDump.create(tempDir, m.directory() ? PipelinedRestore.diskBound(m) : m.sizeBytes(), err)) {
                     run.execute(s3, backup.common.bucket(), temp.path(), jobs, identities);
                 }
 

@@ -74,6 +74,9 @@ for size in dict.fromkeys(s for s, _ in order):
     pr, jr = m(size, "pg_restore -Fd -j 2, local directory", 0), m(size, "restore.java --jobs 2 of a --parallel 2 backup (from S3)", 0)
     if pr and jr:
         lines.append(f"- restore.java --jobs 2 = {jr / pr:.2f} x pg_restore -Fd -j 2 from a local directory (target: <= 1.1)")
+    pp = m(size, "restore.java --jobs 2 --create of a --parallel 2 backup (pipelined)", 0)
+    if pr and pp:
+        lines.append(f"- restore.java --jobs 2 --create (pipelined) = {pp / pr:.2f} x pg_restore -Fd -j 2 from a local directory (target: <= 1.1)")
     lines.append("")
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -147,8 +147,8 @@ measure() { # measure SIZE LABEL COMMAND...
   read -r bytes held < <(python3 -c 'import json,sys
 try: d=json.load(open(sys.argv[1]))["backups"][0]; print(d["sizeBytes"], d.get("secondsWaitingForS3", ""))
 except Exception: print("")' "$work/last.out")
-  local disk  # peak local disk: what a contender wrote to disk.txt (a dump directory's size), else backup --parallel's "peak spool"
-  disk=$(cat "$work/disk.txt" 2>/dev/null || sed -n 's/.*peak spool \([0-9.]*\) \([KMGT]\{0,1\}\)i\{0,1\}B.*/\1 \2/p' "$work/last.err" | tail -1 |
+  local disk  # peak local disk: what a contender wrote to disk.txt (a dump directory's size), else backup --parallel's "peak spool" or restore's "peak temp disk"
+  disk=$(cat "$work/disk.txt" 2>/dev/null || sed -n 's/.*peak \(spool\|temp disk\) \([0-9.]*\) \([KMGT]\{0,1\}\)i\{0,1\}B.*/\2 \3/p' "$work/last.err" | tail -1 |
     awk '{ m = index("KMGT", $2); printf "%d", $1 * (m ? 1024 ^ m : 1) }')
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" "$dump_cpu" "$dump_wait" "$held" "$backend_cpu" "$backend_wait" "$threads" "$disk" >> "$results"
   printf '  %-46s wall %7.1f s  cpu %7.1f s (+ postgres %5.1f, s3proxy %5.1f)  peak rss %5d MB%s%s\n' "$label" "$wall" "$cpu" "$pgcpu" "$s3cpu" "$peak" \
@@ -200,6 +200,10 @@ parallel_contenders() { # SIZE DB
     psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
     measure "$size" "restore.java --jobs 2 of a --parallel 2 backup (from S3)" \
       "jbang restore.java --name $db-restore --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore"
+    # --create: restore makes the database itself and pipelines (each data file restored once its SHA-256 is proven).
+    psql -d "$server/postgres" -c "drop database if exists restored with (force)"
+    measure "$size" "restore.java --jobs 2 --create of a --parallel 2 backup (pipelined)" \
+      "jbang restore.java --name $db-restore --jobs 2 --create --target-url '$server/restored' --pg-restore $pgbin/pg_restore"
   done
   psql -d "$server/postgres" -c "drop database if exists restored with (force)"
   rm -rf "$work/dir.d"
@@ -304,8 +308,10 @@ SQL
   flags="--exit-on-error --no-owner --no-acl"
   for run in $(seq "$RUNS"); do
     echo " restore run $run of $RUNS"
-    for contender in 1 2 3 4 5 6 7; do
-      psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
+    for contender in 1 2 3 4 5 6 7 8; do
+      psql -d "$server/postgres" -c "drop database if exists restored with (force)"
+      # 8 creates the database itself (--create): the pipelined restore (lib/PipelinedRestore); 7 restores into an existing one.
+      [ "$contender" = 8 ] || psql -d "$server/postgres" -c "create database restored"
       case $contender in
         1) measure "$size" "pg_restore --single-transaction, local file" "$pgbin/pg_restore $flags --single-transaction -d '$server/restored' '$work/dump.file'" ;;
         2) measure "$size" "restore.java (from S3)" "jbang restore.java --name $db-gzip --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
@@ -314,6 +320,7 @@ SQL
         5) measure "$size" "restore.java --jobs 2 (from S3)" "jbang restore.java --name $db-gzip --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
         6) measure "$size" "pg_restore -Fd --jobs 2, local directory" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dir.d'" ;;
         7) measure "$size" "restore.java --jobs 2 of a --parallel backup (from S3)" "jbang restore.java --name $db-par --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore" ;;
+        8) measure "$size" "restore.java --jobs 2 --create of a --parallel backup (pipelined)" "jbang restore.java --name $db-par --jobs 2 --create --target-url '$server/restored' --pg-restore $pgbin/pg_restore && grep -o 'peak temp disk [^(]*' '$work/last.err' >&2 || true" ;;
       esac
     done
   done

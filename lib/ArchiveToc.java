@@ -36,9 +36,13 @@ final class ArchiveToc {
     final String serverVersion;    // "15.18 (Debian ...)"
     final String pgDumpVersion;    // "18.6 (Debian ...)"
     final List<Entry> entries;
+    /** Directory format only: each entry's data file as toc.dat names it ("3362.dat", "blobs.toc"), by dump id. */
+    final Map<Integer, String> dataFiles;
     private final Map<Integer, Entry> byId = new LinkedHashMap<>();
 
-    private ArchiveToc(String archiveVersion, String database, String serverVersion, String pgDumpVersion, List<Entry> entries) {
+    private ArchiveToc(String archiveVersion, String database, String serverVersion, String pgDumpVersion, List<Entry> entries,
+                       Map<Integer, String> dataFiles) {
+        this.dataFiles = Collections.unmodifiableMap(dataFiles);
         this.archiveVersion = archiveVersion;
         this.database = database;
         this.serverVersion = serverVersion;
@@ -74,6 +78,7 @@ final class ArchiveToc {
     private static final class Reader {
         private final InputStream in;
         private int vmaj, vmin, intSize, offSize, format;
+        private final Map<Integer, String> files = new LinkedHashMap<>();
 
         Reader(InputStream in) { this.in = in; }
 
@@ -104,7 +109,7 @@ final class ArchiveToc {
             if (count < 0 || count > 50_000_000) throw new Failure(Exit.DATA_INVALID, "the archive's TOC claims " + count + " entries: the dump is corrupt");
             List<Entry> entries = new ArrayList<>(Math.min(count, 100_000));
             for (int i = 0; i < count; i++) entries.add(entry());
-            return new ArchiveToc(vmaj + "." + vmin, database, server, dumper, entries);
+            return new ArchiveToc(vmaj + "." + vmin, database, server, dumper, entries, files);
         }
 
         private Entry entry() throws IOException {
@@ -128,7 +133,8 @@ final class ArchiveToc {
             List<Integer> deps = new ArrayList<>();
             for (String d; (d = readStr()) != null; ) deps.add(Integer.parseInt(d.strip()));
             if (format == 3) { // directory format's extra: the entry's data file name (null: no data)
-                readStr();
+                String file = readStr();
+                if (file != null && !file.isEmpty()) files.put(dumpId, file);
                 return new Entry(dumpId, hadDumper, tableOid, oid, tag == null ? "" : tag, desc == null ? "" : desc, section, defn, namespace,
                         owner, List.copyOf(deps), -1);
             }

@@ -6,10 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.Callable;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
@@ -62,27 +59,13 @@ final class BackupCheck {
         for (String name : remembered) mark(known, name, "remembered");
         known.keySet().removeAll(ignored);
 
-        ExecutorService pool = Executors.newFixedThreadPool(READERS, Threads.daemons("drill-record-reader"));
-        try {
-            List<Future<BackupHealth>> judged = new ArrayList<>();
-            for (var e : known.entrySet()) {
-                List<BackupListing.Entry> entries = byName.getOrDefault(e.getKey(), List.of());
-                List<BackupHealth.Upload> open = uploads.getOrDefault(e.getKey(), List.of());
-                judged.add(pool.submit(() -> BackupHealth.judge(e.getKey(), entries, e.getValue(),
-                        entry -> VerifyRecord.read(s3, bucket, entry.key()), thresholds, now, open)));
-            }
-            List<BackupHealth> out = new ArrayList<>();
-            for (Future<BackupHealth> f : judged) out.add(f.get());
-            return new Result(out, uploadsNote);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Failure(Exit.FAILED, "interrupted while reading drill records");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw Errors.classify(r);
-            throw new IllegalStateException(e.getCause());
-        } finally {
-            pool.shutdownNow();
+        List<Callable<BackupHealth>> judge = new ArrayList<>();
+        for (var e : known.entrySet()) {
+            List<BackupListing.Entry> entries = byName.getOrDefault(e.getKey(), List.of());
+            List<BackupHealth.Upload> open = uploads.getOrDefault(e.getKey(), List.of());
+            judge.add(() -> BackupHealth.judge(e.getKey(), entries, e.getValue(), entry -> VerifyRecord.read(s3, bucket, entry.key()), thresholds, now, open));
         }
+        return new Result(Threads.all(READERS, "drill-record-reader", "reading drill records", judge), uploadsNote);
     }
 
     private static boolean older(Instant t, Instant now, BackupHealth.Thresholds thresholds) {

@@ -1,12 +1,11 @@
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.Callable;
+import java.util.function.Predicate;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -52,11 +51,17 @@ final class BackupListing {
     }
 
     /**
-     * Lists PREFIX/ (or PREFIX/NAME/ when {@code name} is given), groups the objects per backup and judges each,
-     * sorted by name, then oldest first. A manifest that cannot be read for a reason of S3 (network, permission)
-     * fails the whole listing: a backup is never judged on a transport fault.
+     * One backup's objects as the listing shows them, before anything is read: any of them may be missing. For a
+     * directory-format backup (backup --parallel), {@code dump} stands for its objects as one (see {@link #directory})
+     * and {@code objects} are the objects themselves (empty for a single-object dump).
      */
-    static List<Entry> list(S3Client s3, String bucket, String prefix, String name) {
+    record Listed(BackupKey key, S3Object dump, S3Object manifest, S3Object verify, List<S3Object> objects) {}
+
+    /**
+     * Lists PREFIX/ (or PREFIX/NAME/ when {@code name} is given) and groups the objects per backup, keeping only the
+     * names {@code names} accepts (null: every name); nothing is read. By name, then oldest first.
+     */
+    static List<Listed> group(S3Client s3, String bucket, String prefix, String name, Predicate<String> names) {
         String listPrefix = name == null ? BackupKey.rootPrefix(prefix) : BackupKey.namePrefix(prefix, name);
         Map<String, S3Object[]> grouped = new TreeMap<>();
         Map<String, BackupKey> keys = new TreeMap<>();
@@ -66,41 +71,38 @@ final class BackupListing {
             var parsed = BackupKey.parse(prefix, object.key());
             if (parsed.isEmpty()) continue;
             BackupKey key = parsed.get().backup();
+            if (names != null && !names.test(key.name())) continue;
             String id = key.base();
             keys.put(id, key);
             S3Object[] slots = grouped.computeIfAbsent(id, k -> new S3Object[3]);
             if (parsed.get().kind() == BackupKey.Kind.DUMP_OBJECT) directories.computeIfAbsent(id, k -> new ArrayList<>()).add(object);
             else slots[parsed.get().kind().ordinal()] = object;
         }
-        Instant now = Instant.now();
-        List<Entry> entries = new ArrayList<>();
-        ExecutorService pool = Executors.newFixedThreadPool(READERS, Threads.daemons("manifest-reader"));
-        try {
-            List<Future<Entry>> judged = new ArrayList<>();
-            for (var e : grouped.entrySet()) {
-                S3Object[] o = e.getValue();
-                BackupKey key = keys.get(e.getKey());
-                List<S3Object> objects = directories.getOrDefault(e.getKey(), List.of());
-                S3Object dump = o[BackupKey.Kind.DUMP.ordinal()] != null || objects.isEmpty() ? o[BackupKey.Kind.DUMP.ordinal()] : directory(key, objects);
-                S3Object manifest = o[BackupKey.Kind.MANIFEST.ordinal()], verify = o[BackupKey.Kind.VERIFY.ordinal()];
-                List<S3Object> parts = dump != null && dump.key().equals(key.objectsPrefix()) ? List.copyOf(objects) : List.of();
-                judged.add(pool.submit(() -> new Entry(key, dump, manifest, verify, check(s3, bucket, key, dump, manifest, false, now), parts)));
-            }
-            for (Future<Entry> f : judged) entries.add(f.get());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Failure(Exit.FAILED, "interrupted while reading manifests");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw Errors.classify(r);
-            throw new IllegalStateException(e.getCause());
-        } finally {
-            pool.shutdownNow();
+        List<Listed> listed = new ArrayList<>();
+        for (var e : grouped.entrySet()) {
+            S3Object[] o = e.getValue();
+            BackupKey key = keys.get(e.getKey());
+            List<S3Object> objects = directories.getOrDefault(e.getKey(), List.of());
+            S3Object dump = o[BackupKey.Kind.DUMP.ordinal()] != null || objects.isEmpty() ? o[BackupKey.Kind.DUMP.ordinal()] : directory(key, objects);
+            List<S3Object> parts = dump != null && dump.key().equals(key.objectsPrefix()) ? List.copyOf(objects) : List.of();
+            listed.add(new Listed(key, dump, o[BackupKey.Kind.MANIFEST.ordinal()], o[BackupKey.Kind.VERIFY.ordinal()], parts));
         }
-        entries.sort((a, b) -> {
-            int byName = a.key().name().compareTo(b.key().name());
-            return byName != 0 ? byName : a.key().startedAt().compareTo(b.key().startedAt());
-        });
-        return entries;
+        listed.sort(Comparator.comparing((Listed l) -> l.key().name()).thenComparing(l -> l.key().startedAt()));
+        return listed;
+    }
+
+    /**
+     * Lists PREFIX/ (or PREFIX/NAME/ when {@code name} is given), groups the objects per backup and judges each,
+     * sorted by name, then oldest first. A manifest that cannot be read for a reason of S3 (network, permission)
+     * fails the whole listing: a backup is never judged on a transport fault.
+     */
+    static List<Entry> list(S3Client s3, String bucket, String prefix, String name) {
+        Instant now = Instant.now();
+        List<Callable<Entry>> judge = new ArrayList<>();
+        for (Listed l : group(s3, bucket, prefix, name, null)) {
+            judge.add(() -> new Entry(l.key(), l.dump(), l.manifest(), l.verify(), check(s3, bucket, l.key(), l.dump(), l.manifest(), false, now), l.objects()));
+        }
+        return Threads.all(READERS, "manifest-reader", "reading manifests", judge);
     }
 
     /** A directory-format backup's objects as one listed "dump": its prefix, their total size, the latest LastModified. */

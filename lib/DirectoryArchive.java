@@ -19,14 +19,19 @@ import software.amazon.awssdk.services.s3.S3Client;
  * A directory-format backup (manifest format {@value Manifest#DIRECTORY_FORMAT}, backup --parallel) read back from S3:
  * every object's size and SHA-256 checked against the manifest, and decrypted when it is encrypted.
  *
- * <p>Why restore downloads the whole directory before pg_restore starts, instead of serving each data file to
- * pg_restore through a named pipe as it is needed: (1) pg_restore 17 refuses a data file that is not a regular file
- * ({@code "3342.dat.zst" is not a regular file}; 15 and 18 read pipes), so pipes would work for some client versions
- * only; (2) a table's COPY ends, and commits, when pg_restore reaches the end of its file, while the object's SHA-256
- * is known only at its end too: serving a pipe safely means holding back each object's last bytes until its checksum
- * is proven, and killing pg_restore on a mismatch; (3) pg_restore -j cannot run as one transaction, so a bad object met
- * half-way leaves a half-restored database. Checking every object first keeps the rule that nothing is restored from
- * data that differs from what was backed up. The cost is disk: the compressed dump, checked up front.
+ * <p>Why not serve each data file to pg_restore through a named pipe as it is needed: (1) pg_restore 17 refuses a
+ * data file that is not a regular file ({@code "3342.dat.zst" is not a regular file}; 15 and 18 read pipes), so pipes
+ * would work for some client versions only; (2) a table's COPY ends, and commits, when pg_restore reaches the end of
+ * its file, while the object's SHA-256 is known only at its end too: serving a pipe safely means holding back each
+ * object's last bytes until its checksum is proven, and killing pg_restore on a mismatch; (3) pg_restore -j cannot run
+ * as one transaction, so a bad object met half-way leaves a half-restored database.
+ *
+ * <p>So there are two ways to read such a backup. Into a database nobody else has yet (restore --create, the drill's
+ * scratch database), {@link PipelinedRestore}: each file downloaded and checked whole, then restored at once while
+ * the next ones download; a bad object met half-way fails the restore and the database is dropped. Everywhere else
+ * (an existing target, --table/--schema, verify), {@link #download}: every object checked before pg_restore starts,
+ * which keeps "nothing is restored from data that differs from what was backed up" for a database that must not be
+ * left half-restored; the cost is disk for the whole compressed dump.
  */
 final class DirectoryArchive {
     /** What a file name in pg_dump's directory looks like: never a path. */
@@ -43,12 +48,7 @@ final class DirectoryArchive {
      */
     static Path download(S3Client s3, String bucket, Manifest m, Age.Identities identities, Path tempFile, int jobs, java.io.PrintWriter err)
             throws IOException, InterruptedException {
-        Path dir = tempFile.resolveSibling(tempFile.getFileName() + ".d");
-        try {
-            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-        } catch (UnsupportedOperationException notPosix) {
-            Files.createDirectory(dir);
-        }
+        Path dir = createDir(tempFile);
         try {
             Progress progress = new Progress("downloading " + objects(m).size() + " objects", err, m.sizeBytes());
             fetch(s3, bucket, m, identities, dir, Math.max(2, jobs), n -> { synchronized (progress) { progress.add(n); } });
@@ -58,6 +58,20 @@ final class DirectoryArchive {
             delete(dir);
             throw e;
         }
+    }
+
+    /**
+     * The private directory (0700) of {@code tempFile}, a {@link TempDump}'s: {@code TEMPFILE.d}, which
+     * {@link TempDump#removeStale} deletes with its temp file when the run that made it was killed.
+     */
+    static Path createDir(Path tempFile) throws IOException {
+        Path dir = tempFile.resolveSibling(tempFile.getFileName() + ".d");
+        try {
+            Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (UnsupportedOperationException notPosix) {
+            Files.createDirectory(dir);
+        }
+        return dir;
     }
 
     /** Deletes a directory made by {@link #download} (a plain directory of files). */
@@ -135,7 +149,11 @@ final class DirectoryArchive {
         }
     }
 
-    private static void one(S3Client s3, String bucket, Manifest m, Manifest.DumpObject o, Age.Identities identities, Path dir, LongConsumer progress) {
+    /**
+     * One object downloaded into {@code dir} (null: only read), decrypted when the backup is encrypted; its size and
+     * SHA-256 checked against the manifest before this returns: a difference is invalid backup data (65).
+     */
+    static void one(S3Client s3, String bucket, Manifest m, Manifest.DumpObject o, Age.Identities identities, Path dir, LongConsumer progress) {
         String key = objectKey(m, o);
         Path file = dir == null ? null : dir.resolve(o.name());
         boolean decrypt = m.encryption() != null && identities != null;

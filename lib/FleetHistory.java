@@ -7,21 +7,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.Callable;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
-import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * What a fleet's past says, per backup name, for planning: the newest <em>complete</em> backup's size and duration
  * (from its manifest) and the newest drill record's time and verdict. One listing of the prefix (1,000 keys a
- * request), then only the few objects that matter per name are read: the newest manifest (an older one when the newest
- * is not complete) and the newest verify record, {@code readers} at a time. A fleet of 3,000 names with 30 backups each
- * is 90 listing requests and about 6,000 small GETs, not the 90,000 of judging every backup.
+ * request, grouped by {@link BackupListing#group}), then only the few objects that matter per name are read: the
+ * newest manifest (an older one when the newest is not complete) and the newest verify record, {@code readers} at a
+ * time. A fleet of 3,000 names with 30 backups each is 90 listing requests and about 6,000 small GETs, not the 90,000
+ * of judging every backup ({@link BackupListing#list}).
  */
 final class FleetHistory {
     /**
@@ -37,6 +32,9 @@ final class FleetHistory {
         static History empty() { return new History(Map.of(), Map.of()); }
     }
 
+    /** What was read of one name: either may be null (no complete backup, no drill). */
+    private record NameRead(Past past, LastDrill drill) {}
+
     /** How many older backups are looked at when the newest ones are not complete, before the name counts as new. */
     private static final int TRIES = 3;
 
@@ -47,59 +45,35 @@ final class FleetHistory {
      */
     static History read(S3Client s3, String bucket, String prefix, Collection<String> names, int readers) {
         Set<String> wanted = names == null ? null : Set.copyOf(names);
-        Map<String, TreeMap<Instant, S3Object[]>> byName = new HashMap<>();
-        ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(BackupKey.rootPrefix(prefix)).build();
-        for (S3Object object : s3.listObjectsV2Paginator(request).contents()) {
-            var parsed = BackupKey.parse(prefix, object.key());
-            if (parsed.isEmpty()) continue;
-            BackupKey key = parsed.get().backup();
-            if (wanted != null && !wanted.contains(key.name())) continue;
-            byName.computeIfAbsent(key.name(), n -> new TreeMap<>()).computeIfAbsent(key.startedAt(), t -> new S3Object[3])[parsed.get().kind().ordinal()] = object;
+        Map<String, List<BackupListing.Listed>> byName = new HashMap<>(); // each name's backups, newest first
+        for (BackupListing.Listed l : BackupListing.group(s3, bucket, prefix, null, wanted == null ? null : wanted::contains)) {
+            byName.computeIfAbsent(l.key().name(), n -> new ArrayList<>()).add(0, l);
         }
         Instant now = Instant.now();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, readers), Threads.daemons("fleet-history"));
-        try {
-            List<Future<Past>> pasts = new ArrayList<>();
-            List<Future<LastDrill>> drills = new ArrayList<>();
-            for (var e : byName.entrySet()) {
-                String name = e.getKey();
-                TreeMap<Instant, S3Object[]> backups = e.getValue();
-                pasts.add(pool.submit(() -> newestComplete(s3, bucket, prefix, name, backups, now)));
-                drills.add(pool.submit(() -> lastDrill(s3, bucket, prefix, name, backups, now)));
-            }
-            Map<String, Past> pastByName = new HashMap<>();
-            for (Future<Past> f : pasts) {
-                Past p = f.get();
-                if (p != null) pastByName.put(p.name(), p);
-            }
-            Map<String, LastDrill> drillByName = new HashMap<>();
-            for (Future<LastDrill> f : drills) {
-                LastDrill d = f.get();
-                if (d != null) drillByName.put(d.name(), d);
-            }
-            return new History(Map.copyOf(pastByName), Map.copyOf(drillByName));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Failure(Exit.FAILED, "interrupted while reading the fleet's manifests");
-        } catch (ExecutionException e) {
-            throw Errors.classify(e.getCause());
-        } finally {
-            pool.shutdownNow();
+        List<Callable<NameRead>> reads = new ArrayList<>();
+        for (var e : byName.entrySet()) {
+            String name = e.getKey();
+            List<BackupListing.Listed> backups = e.getValue();
+            reads.add(() -> new NameRead(newestComplete(s3, bucket, name, backups, now), lastDrill(s3, bucket, name, backups, now)));
         }
+        Map<String, Past> pastByName = new HashMap<>();
+        Map<String, LastDrill> drillByName = new HashMap<>();
+        for (NameRead r : Threads.all(readers, "fleet-history", "reading the fleet's manifests", reads)) {
+            if (r.past() != null) pastByName.put(r.past().name(), r.past());
+            if (r.drill() != null) drillByName.put(r.drill().name(), r.drill());
+        }
+        return new History(Map.copyOf(pastByName), Map.copyOf(drillByName));
     }
 
-    private static Past newestComplete(S3Client s3, String bucket, String prefix, String name, TreeMap<Instant, S3Object[]> backups, Instant now) {
+    private static Past newestComplete(S3Client s3, String bucket, String name, List<BackupListing.Listed> backups, Instant now) {
         int tried = 0;
-        for (var e : backups.descendingMap().entrySet()) {
-            S3Object[] o = e.getValue();
-            S3Object dump = o[BackupKey.Kind.DUMP.ordinal()], manifest = o[BackupKey.Kind.MANIFEST.ordinal()];
-            if (manifest == null || dump == null) continue; // not complete without reading anything
+        for (BackupListing.Listed b : backups) {
+            if (b.manifest() == null || b.dump() == null) continue; // not complete without reading anything
             if (tried++ == TRIES) break;
-            BackupKey key = new BackupKey(prefix, name, e.getKey());
-            BackupStatus status = BackupListing.check(s3, bucket, key, dump, manifest, false, now);
+            BackupStatus status = BackupListing.check(s3, bucket, b.key(), b.dump(), b.manifest(), false, now);
             if (!status.complete()) continue;
             Manifest m = status.manifest();
-            return new Past(name, key.startedAt(), m.sizeBytes(), seconds(m.startedAt(), m.finishedAt()), backups.firstKey());
+            return new Past(name, b.key().startedAt(), m.sizeBytes(), seconds(m.startedAt(), m.finishedAt()), backups.get(backups.size() - 1).key().startedAt());
         }
         return null;
     }
@@ -110,21 +84,17 @@ final class FleetHistory {
      * this dump (its sha256 differs from the manifest's) vouches for nothing: it counts as a drill that did not pass,
      * so that the database is drilled again soon.
      */
-    private static LastDrill lastDrill(S3Client s3, String bucket, String prefix, String name, TreeMap<Instant, S3Object[]> backups, Instant now) {
+    private static LastDrill lastDrill(S3Client s3, String bucket, String name, List<BackupListing.Listed> backups, Instant now) {
         int tried = 0;
-        for (var e : backups.descendingMap().entrySet()) {
-            S3Object[] o = e.getValue();
-            S3Object verify = o[BackupKey.Kind.VERIFY.ordinal()];
-            S3Object dump = o[BackupKey.Kind.DUMP.ordinal()], manifest = o[BackupKey.Kind.MANIFEST.ordinal()];
-            if (verify == null || manifest == null || dump == null) continue; // a record beside no backup is no drill of ours
+        for (BackupListing.Listed b : backups) {
+            if (b.verify() == null || b.manifest() == null || b.dump() == null) continue; // a record beside no backup is no drill of ours
             if (tried++ == TRIES) break;
-            BackupKey key = new BackupKey(prefix, name, e.getKey());
-            BackupStatus status = BackupListing.check(s3, bucket, key, dump, manifest, false, now);
+            BackupStatus status = BackupListing.check(s3, bucket, b.key(), b.dump(), b.manifest(), false, now);
             if (!status.complete()) continue;
-            VerifyRecord record = VerifyRecord.read(s3, bucket, key);
+            VerifyRecord record = VerifyRecord.read(s3, bucket, b.key());
             if (record == null) continue; // unreadable: as if that drill had not happened
             Instant at = instant(record.finishedAt());
-            if (at == null) at = verify.lastModified();
+            if (at == null) at = b.verify().lastModified();
             return new LastDrill(name, at, record.vouchesFor(status.manifest()));
         }
         return null;

@@ -3,9 +3,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.Callable;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** One backup as 'restore list' shows it: its listing entry, what its manifest (without table statistics) and drill record say. */
@@ -14,17 +12,10 @@ record ListedBackup(BackupListing.Entry entry, Manifest manifest, VerifyRecord d
     static final String[] HEADER = {"STARTED (UTC)", "NAME", "HOST", "SIZE", "PG_DUMP", "SERVER", "DRILL", "STATUS", "KEY"};
 
     /** Each entry with its drill record; records are small objects: fetched a few at a time. */
-    static List<ListedBackup> read(S3Client s3, String bucket, List<BackupListing.Entry> entries) throws Exception {
-        List<ListedBackup> rows = new ArrayList<>();
-        ExecutorService pool = Executors.newFixedThreadPool(8, Threads.daemons("drill-records"));
-        try {
-            List<Future<ListedBackup>> futures = new ArrayList<>();
-            for (BackupListing.Entry e : entries) futures.add(pool.submit(() -> of(s3, bucket, e)));
-            for (Future<ListedBackup> f : futures) rows.add(f.get());
-        } finally {
-            pool.shutdownNow();
-        }
-        return rows;
+    static List<ListedBackup> read(S3Client s3, String bucket, List<BackupListing.Entry> entries) {
+        List<Callable<ListedBackup>> reads = new ArrayList<>();
+        for (BackupListing.Entry e : entries) reads.add(() -> of(s3, bucket, e));
+        return Threads.all(8, "drill-records", "reading drill records", reads);
     }
 
     private static ListedBackup of(S3Client s3, String bucket, BackupListing.Entry e) {

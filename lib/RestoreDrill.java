@@ -89,22 +89,22 @@ final class RestoreDrill {
             return;
         }
         if (manifest.directory()) {
-            // backup --parallel: its objects checked into a directory next to the temp file, which pg_restore reads instead
-            Path dir = null;
+            // backup --parallel: toc.dat checked into a directory next to the temp file; the scratch database is thrown
+            // away whatever happens, so the data files are restored as they arrive, each checked first (PipelinedRestore).
+            PipelinedRestore pipe;
             long t0 = System.nanoTime();
             try {
-                try {
-                    dir = DirectoryArchive.download(s3, bucket, manifest, identities, file, jobs, err);
-                } catch (Failure f) {
-                    if (f.exitCode != Exit.DATA_INVALID) throw new Failure(f.exitCode, f.getMessage() + "; nothing recorded, the last drill record stands", f);
-                    durations.put("download", seconds(t0));
-                    fail(Exit.DATA_INVALID, f.getMessage());
-                    return;
-                }
+                pipe = PipelinedRestore.prepare(s3, bucket, manifest, identities, pgRestore, new PgRestoreRun.Options(false, jobs, false, true, true),
+                        file, "drill", err);
+            } catch (Failure f) {
+                if (f.exitCode != Exit.DATA_INVALID) throw new Failure(f.exitCode, f.getMessage() + "; nothing recorded, the last drill record stands", f);
                 durations.put("download", seconds(t0));
-                restoreAndCompare(dir, jobs);
-            } finally {
-                DirectoryArchive.delete(dir);
+                fail(Exit.DATA_INVALID, f.getMessage());
+                return;
+            }
+            try (pipe) {
+                durations.put("download", seconds(t0)); // toc.dat; the data files download during "restore"
+                restoreAndCompare(pipe.dir(), jobs, pipe);
             }
             return;
         }
@@ -118,11 +118,14 @@ final class RestoreDrill {
         } finally {
             durations.put("download", seconds(t0));
         }
-        restoreAndCompare(file, jobs);
+        restoreAndCompare(file, jobs, null);
     }
 
-    /** The checked archive ({@code file}, or a directory-format archive's directory) listed, restored into a scratch database and compared. */
-    private void restoreAndCompare(Path file, int jobs) throws Exception {
+    /**
+     * The checked archive ({@code file}, or a directory-format archive's directory) listed, restored into a scratch database
+     * (by {@code pipe} when not null) and compared.
+     */
+    private void restoreAndCompare(Path file, int jobs, PipelinedRestore pipe) throws Exception {
         TocListing listing;
         try {
             listing = PgRestoreRun.listFile(pgRestore, file);
@@ -154,10 +157,17 @@ final class RestoreDrill {
         try {
             long t1 = System.nanoTime();
             try {
-                PgRestoreRun.run(pgRestore, scratch, new PgRestoreRun.Options(false, jobs, jobs == 1, true, true, rowSecurity), file, err);
+                if (pipe != null) pipe.rowSecurity(rowSecurity).restore(scratch, null);
+                else PgRestoreRun.run(pgRestore, scratch, new PgRestoreRun.Options(false, jobs, jobs == 1, true, true, rowSecurity), file, err);
             } catch (Failure f) {
                 // Unreachable or refused: the drill could not test the backup; that is not a verdict on it.
-                if (f.exitCode == Exit.UNAVAILABLE || f.exitCode == Exit.NO_PERMISSION || f.exitCode == Exit.CONFIG) throw f;
+                if (f.exitCode == Exit.UNAVAILABLE || f.exitCode == Exit.NO_PERMISSION || f.exitCode == Exit.CONFIG) {
+                    throw pipe == null ? f : new Failure(f.exitCode, f.getMessage() + "; nothing recorded, the last drill record stands", f);
+                }
+                if (pipe != null && f.exitCode == Exit.DATA_INVALID) { // a data file that differs from its manifest, met on the way
+                    fail(Exit.DATA_INVALID, f.getMessage());
+                    return;
+                }
                 String lacks = ScratchServer.lackIn(f.getMessage(), imageMajor());
                 if (lacks != null) cannotTest(lacks);
                 else fail(Exit.FAILED, "the backup does not restore: " + f.getMessage());

@@ -35,8 +35,8 @@ final class TargetRestore {
         this.err = err;
     }
 
-    /** What the apply step did. */
-    record Applied(boolean created, Integer tocEntries) {}
+    /** What the apply step did; {@code pipelined}: a parallel backup restored file by file ({@link PipelinedRestore}). */
+    record Applied(boolean created, Integer tocEntries, boolean pipelined) {}
 
     /**
      * Default: download to a temp file, verify it completely, then create the database if asked and restore.
@@ -53,6 +53,12 @@ final class TargetRestore {
      */
     Applied fromFile(Path tempDir, TocSelection.Result selection, int objects) throws Exception {
         Manifest m = chosen.manifest();
+        if (m.directory() && selection == null && !state.exists()) return pipelined(tempDir);
+        if (m.directory()) {
+            err.println("restore: every object downloaded and checked before pg_restore starts: "
+                    + (selection != null ? "--table/--schema restore from the whole directory" : "the target database exists, and a bad object"
+                        + " found half-way must not leave it half-restored (into a new database, --create, the restore is pipelined)"));
+        }
         Path objectsDir = null;
         try (TempDump temp = TempDump.create(tempDir, m.sizeBytes(), err)) {
             Path file = temp.path();
@@ -82,12 +88,39 @@ final class TargetRestore {
                         throw restoreFailed(f, created);
                     }
                 }
-                return new Applied(created, toc);
+                return new Applied(created, toc, false);
             } finally {
                 if (list != null) java.nio.file.Files.deleteIfExists(list);
             }
         } finally {
             DirectoryArchive.delete(objectsDir);
+        }
+    }
+
+    /**
+     * backup --parallel into a database this restore creates: each data file restored as soon as it is proven, while
+     * the next ones download ({@link PipelinedRestore}); disk for the look-ahead, not the dump. A bad object found
+     * half-way fails the restore and the database, which holds the tables restored before it, is dropped.
+     */
+    private Applied pipelined(Path tempDir) throws Exception {
+        Manifest m = chosen.manifest();
+        err.println("restore: pipelined: data files restored as they arrive, each checked first (the database is new: a failure drops it)");
+        try (TempDump temp = TempDump.create(tempDir, PipelinedRestore.diskBound(m), err);
+             PipelinedRestore pipe = PipelinedRestore.prepare(s3, bucket, m, identities, pgRestore, how, temp.path(), "restore", err)) {
+            int toc = PgRestoreRun.listFile(pgRestore, pipe.dir()).entries();
+            err.println("restore: verified toc.dat: size and SHA-256 match the manifest" + (identities == null ? "" : ", decrypted with age")
+                    + ", pg_restore reads " + toc + " TOC entries; each data file is checked the same way before it is restored");
+            boolean created = RestoreTarget.create(psql, target, err);
+            try (RestoreInterruption watch = RestoreInterruption.watch(psql, target, created, false)) {
+                try {
+                    pipe.restore(target, watch);
+                } catch (Failure f) {
+                    throw restoreFailed(f, created);
+                } catch (Exception e) {
+                    throw restoreFailed(e instanceof RuntimeException r ? Errors.classify(r) : new Failure(Exit.FAILED, "the pipelined restore failed: " + e, e), created);
+                }
+            }
+            return new Applied(created, toc, true);
         }
     }
 
@@ -152,7 +185,7 @@ final class TargetRestore {
             drain.join(10_000);
             if (code != 0) throw restoreFailed(Errors.fromPgTool("pg_restore", code, p.stderr()), created);
             err.println("restore: verified: size and SHA-256 match the manifest" + (decrypting == null ? "" : ", decrypted with age") + " (checked as it streamed)");
-            return new Applied(created, null);
+            return new Applied(created, null, false);
         }
     }
 

@@ -94,6 +94,7 @@ final class TempDump implements AutoCloseable {
      * Deletes the temp dumps in {@code dir} whose lock can be taken: their process is gone. Only files of this
      * user, never through a symbolic link, never one of this process (opening and closing its lock file here would
      * drop that lock: POSIX locks belong to the process). Old temp dumps without a lock file are not touched.
+     * A directory-format restore's private directory ({@code ...dump.d}, its files) goes with its dump.
      * Never fails the restore: what cannot be checked or deleted is left alone.
      */
     static void removeStale(Path dir, java.nio.file.attribute.UserPrincipal me, PrintWriter err) {
@@ -111,6 +112,18 @@ final class TempDump implements AutoCloseable {
                         if (Files.isRegularFile(dump, nofollow) && me.equals(Files.getOwner(dump, nofollow))) {
                             size = Files.size(dump);
                             Files.delete(dump);
+                        }
+                        // A directory-format backup's private directory (DirectoryArchive.createDir): its files, then itself.
+                        Path objects = dir.resolve(dump.getFileName() + ".d");
+                        if (Files.isDirectory(objects, nofollow) && me.equals(Files.getOwner(objects, nofollow))) {
+                            try (var files = Files.newDirectoryStream(objects)) {
+                                for (Path f : files) {
+                                    if (!Files.isRegularFile(f, nofollow)) continue;
+                                    size += Files.size(f);
+                                    Files.delete(f);
+                                }
+                            }
+                            Files.delete(objects);
                         }
                         Files.delete(lock);
                         err.println("note: removed " + dump + " (" + Progress.size(size) + "), a temp dump left by a restore that was killed");

@@ -4,14 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -38,39 +36,35 @@ class BackupFailureTest {
     static PgServer pg;
     static S3Server s3;
     static String db;
-    static String role;
-    static String rolePassword;
+    static LoginRole role;
 
     @BeforeAll
     static void setUp() {
         pg = PgServer.get();
         s3 = S3Server.get();
         db = pg.createDatabase("gate");
-        role = "gate_" + UUID.randomUUID().toString().substring(0, 8);
-        rolePassword = Secrets.register("G@te p:w/?#&%'" + UUID.randomUUID().toString().substring(0, 8));
-        pg.sql("postgres", "create role " + role + " login password '" + rolePassword.replace("'", "''") + "'");
+        role = LoginRole.create(pg, "gate");
         pg.sql(db, String.join("\n",
                 "create table a_big (id int, payload text);",
                 "insert into a_big select g, repeat(md5(g::text), 32) from generate_series(1, 12000) g;",
                 "create table b_gate (id int);",
                 "insert into b_gate values (1);",
                 "create table c_secret (id int);",
-                "create function gate_wait() returns boolean language plpgsql as $$",
-                "  begin perform pg_advisory_xact_lock_shared(" + GATE_LOCK + "); return true; end $$;",
+                AdvisoryGate.function(GATE_LOCK),
                 "alter table b_gate enable row level security;",
                 "create policy gate on b_gate for select using (gate_wait());",
-                "grant select on a_big, b_gate to " + role + ";",
+                "grant select on a_big, b_gate to " + role.name() + ";",
                 "analyze;"));
     }
 
     @AfterAll
     static void tearDown() {
         pg.dropDatabase(db);
-        pg.sql("postgres", "drop role if exists " + role);
+        if (role != null) role.close();
     }
 
     static String roleUrl() {
-        return "postgresql://" + role + ":" + ConnInfo.encode(rolePassword) + "@" + pg.host + ":" + pg.port + "/" + db;
+        return role.url(db);
     }
 
     /** Arguments of a run that the gate can hold: small parts, no compression, row security on, c_secret left out. */
@@ -80,42 +74,8 @@ class BackupFailureTest {
                 "--enable-row-security", "--exclude-table=c_secret"));
     }
 
-    /** The advisory lock held by a psql session of ours: pg_dump waits at b_gate until {@link #close()}. */
-    static final class Gate implements AutoCloseable {
-        private final PgTools.Streaming psql;
-
-        Gate() throws IOException {
-            ConnInfo conn = pg.conn(db);
-            psql = PgTools.start(List.of(pg.psql().path().toString(), "-X", "-q", "-d", conn.withoutPassword()), conn.childEnvironment());
-            OutputStream in = psql.stdin();
-            in.write(("select pg_advisory_lock(" + GATE_LOCK + ");\n").getBytes(StandardCharsets.UTF_8));
-            in.flush();
-            waitUntil("the gate lock is held", null, () -> pg.sql(db,
-                    "select count(*) from pg_locks where locktype = 'advisory' and objid = " + GATE_LOCK + " and granted and mode = 'ExclusiveLock'").equals("1"));
-        }
-
-        /** Blocks until pg_dump waits at the gate. */
-        void awaitPgDump(CompletableFuture<?> run) {
-            waitUntil("pg_dump waits at the gate", run, () -> !pg.sql(db, "select count(*) from pg_stat_activity where datname = '" + db
-                    + "' and wait_event_type = 'Lock' and wait_event = 'advisory'").equals("0"));
-        }
-
-        @Override
-        public void close() { psql.close(); }
-    }
-
-    static void waitUntil(String what, CompletableFuture<?> run, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (!condition.getAsBoolean()) {
-            if (run != null && run.isDone()) throw new AssertionError("the backup ended before " + what + ": " + run.join());
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
-    }
+    /** Kept for tests on other branches that call it: new code calls {@link Waits#until}. */
+    static void waitUntil(String what, CompletableFuture<?> run, BooleanSupplier condition) { Waits.until(what, run, condition); }
 
     static CompletableFuture<Scripts.Run> runAsync(List<String> args) {
         return CompletableFuture.supplyAsync(() -> Scripts.run(new Backup(), args.toArray(String[]::new)));
@@ -129,7 +89,7 @@ class BackupFailureTest {
 
     /** Parts already stored for the one upload in progress: proves the dump is mid-stream. */
     static void awaitPartsUploaded(String bucket, CompletableFuture<?> run) {
-        waitUntil("a part is uploaded", run, () -> {
+        Waits.until("a part is uploaded", run, () -> {
             List<MultipartUpload> ups = uploads(bucket);
             if (ups.size() != 1) return false;
             try (S3Client c = s3.s3()) {
@@ -171,18 +131,18 @@ class BackupFailureTest {
         List<String> args = gatedArgs(bucket);
         args.add(0, "--json");
         CompletableFuture<Scripts.Run> run;
-        try (Gate gate = new Gate()) {
+        try (AdvisoryGate gate = AdvisoryGate.hold(pg, db, GATE_LOCK)) {
             run = runAsync(args);
-            gate.awaitPgDump(run);
+            gate.awaitWaiter("pg_dump", run);
             awaitPartsUploaded(bucket, run);
 
             List<ProcessHandle> dumps = pgDumps(ProcessHandle.current());
             assertEquals(1, dumps.size(), "one pg_dump running");
             String argv = cmdline(dumps.get(0));
-            assertTrue(argv.contains("--dbname postgresql://" + role + "@"), argv); // it is the right process, and its URL has no password
+            assertTrue(argv.contains("--dbname postgresql://" + role.name() + "@"), argv); // it is the right process, and its URL has no password
             for (ProcessHandle child : ProcessHandle.current().descendants().toList()) {
                 String c = Files.exists(Path.of("/proc/" + child.pid())) ? cmdline(child) : "";
-                assertFalse(c.contains(rolePassword) || c.contains(ConnInfo.encode(rolePassword)), "password in argv: " + c);
+                assertFalse(c.contains(role.password()) || c.contains(ConnInfo.encode(role.password())), "password in argv: " + c);
             }
             // Mid-dump, S3 shows an upload in progress and no object: nothing a restore could mistake for a backup.
             assertEquals(List.of(), s3.keys(bucket));
@@ -202,7 +162,7 @@ class BackupFailureTest {
         assertEquals("none", m.compression());
         assertEquals(List.of("--enable-row-security", "--exclude-table=c_secret"), m.pgDumpArgs());
         for (String text : List.of(manifest, done.out(), done.err())) {
-            assertFalse(text.contains(rolePassword) || text.contains(ConnInfo.encode(rolePassword)), "password leaked: " + text);
+            assertFalse(text.contains(role.password()) || text.contains(ConnInfo.encode(role.password())), "password leaked: " + text);
         }
         assertEquals(List.of(), uploads(bucket));
     }
@@ -212,9 +172,9 @@ class BackupFailureTest {
     void pgDumpKilledMidStream() throws Exception {
         String bucket = s3.createBucket("killed");
         CompletableFuture<Scripts.Run> run;
-        try (Gate gate = new Gate()) {
+        try (AdvisoryGate gate = AdvisoryGate.hold(pg, db, GATE_LOCK)) {
             run = runAsync(gatedArgs(bucket));
-            gate.awaitPgDump(run);
+            gate.awaitWaiter("pg_dump", run);
             awaitPartsUploaded(bucket, run);
             List<ProcessHandle> dumps = pgDumps(ProcessHandle.current());
             assertEquals(1, dumps.size());
@@ -233,9 +193,9 @@ class BackupFailureTest {
         String bucket = s3.createBucket("stopped");
         CompletableFuture<Scripts.Run> run;
         Scripts.Run done;
-        try (Gate gate = new Gate()) {
+        try (AdvisoryGate gate = AdvisoryGate.hold(pg, db, GATE_LOCK)) {
             run = runAsync(gatedArgs(bucket));
-            gate.awaitPgDump(run);
+            gate.awaitWaiter("pg_dump", run);
             awaitPartsUploaded(bucket, run);
             pg.stopNow();
             done = join(run);
@@ -272,9 +232,9 @@ class BackupFailureTest {
     void uploadFailsMidRun() throws Exception {
         String bucket = s3.createBucket("upload-fails");
         CompletableFuture<Scripts.Run> run;
-        try (Gate gate = new Gate()) {
+        try (AdvisoryGate gate = AdvisoryGate.hold(pg, db, GATE_LOCK)) {
             run = runAsync(gatedArgs(bucket));
-            gate.awaitPgDump(run);
+            gate.awaitWaiter("pg_dump", run);
             awaitPartsUploaded(bucket, run);
             MultipartUpload upload = uploads(bucket).get(0);
             try (S3Client c = s3.s3()) {
@@ -298,7 +258,7 @@ class BackupFailureTest {
         ProcessHandle pgDump;
         Path out = Files.createTempFile("sigterm", ".out");
         Path err = Files.createTempFile("sigterm", ".err");
-        try (Gate gate = new Gate()) {
+        try (AdvisoryGate gate = AdvisoryGate.hold(pg, db, GATE_LOCK)) {
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-cp", System.getProperty("java.class.path"), "Backup"));
             cmd.addAll(gatedArgs(bucket));
@@ -306,7 +266,7 @@ class BackupFailureTest {
             pb.environment().putAll(s3.env());
             child = pb.start();
             CompletableFuture<Void> alive = child.onExit().thenAccept(p -> { });
-            gate.awaitPgDump(alive);
+            gate.awaitWaiter("pg_dump", alive);
             awaitPartsUploaded(bucket, alive);
             List<ProcessHandle> dumps = pgDumps(child.toHandle());
             assertEquals(1, dumps.size());

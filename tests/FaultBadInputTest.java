@@ -59,7 +59,7 @@ class FaultBadInputTest {
         TestBackups.Made broken = TestBackups.create(pg, bucket, "pg-backups", "broken", source, at);
         TestBackups.putObject(bucket, broken.manifestKey(), "{\"formatVersion\": 1, \"dumpKey\": \"pg-backups/broken/".getBytes(StandardCharsets.UTF_8));
         TestBackups.Made future = TestBackups.create(pg, bucket, "pg-backups", "future", source, at);
-        TestBackups.putObject(bucket, future.manifestKey(), future.manifest().toJson().replace("\"formatVersion\" : 1", "\"formatVersion\" : 2")
+        TestBackups.putObject(bucket, future.manifestKey(), future.manifest().toJson().replace("\"formatVersion\" : 1", "\"formatVersion\" : 3") // 2 is the directory format
                 .getBytes(StandardCharsets.UTF_8));
         TestBackups.Made liar = TestBackups.create(pg, bucket, "pg-backups", "liar", source, at);
         Manifest m = liar.manifest();
@@ -428,7 +428,7 @@ class FaultBadInputTest {
 
     @Test
     void manifestFromANewerFormatVersion() {
-        assertRejected(restore("--name", "future", "--target-url", pg.url(newName()), "--create"), Exit.CONFIG, "has formatVersion 2");
+        assertRejected(restore("--name", "future", "--target-url", pg.url(newName()), "--create"), Exit.CONFIG, "has formatVersion 3");
         assertRejected(restoreSub("drill", "--name", "future", "--scratch-url", pg.url("postgres")), Exit.CONFIG, "upgrade");
     }
 

@@ -41,11 +41,8 @@ class FaultDownloadTest {
     static void setUp() {
         pg = PgServer.get();
         s3 = S3Server.get();
-        source = pg.createDatabase("fault_download_src");
+        source = TestBackups.payloadDatabase(pg, "fault_download_src", ""); // ~1 MB compressed: a GET can be cut short well inside it
         databases.add(source);
-        // ~1 MB compressed: a GET can be cut short well inside it.
-        pg.sql(source, "create table aa_data (id int primary key, payload text);"
-                + " insert into aa_data select g, md5(g::text) || md5((g + 1)::text) from generate_series(1, 20000) g; analyze;");
     }
 
     @AfterAll
@@ -203,8 +200,9 @@ class FaultDownloadTest {
     // ---- timeouts ----------------------------------------------------------------------------------------------
 
     /**
-     * The call timeouts (here shortened to 36 s by the test knob) bound the request, not the download's body: a body
-     * that pauses for 45 s (less than the 120 s socket read timeout) is read to its end without a retry.
+     * The call timeouts (here shortened to 18 s by the test knob) bound the request, not the download's body: a body
+     * that pauses for 24 s, longer than the call timeout (less than the 120 s socket read timeout), is read to its end
+     * without a retry.
      */
     @Test
     @Execution(ExecutionMode.CONCURRENT)
@@ -212,11 +210,11 @@ class FaultDownloadTest {
         String[] bucket = new String[1];
         backupIn("dl-long", bucket);
         try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
-            var pause = proxy.stallInResponse("body paused 45 s", FaultDownloadTest::isDump, 1, 100 << 10, Duration.ofSeconds(45));
+            var pause = proxy.stallInResponse("body paused 24 s", FaultDownloadTest::isDump, 1, 100 << 10, Duration.ofSeconds(24));
             Map<String, String> env = new HashMap<>(s3.env());
             env.put("AWS_ENDPOINT_URL", proxy.endpoint());
             env.put("S3_BUCKET", bucket[0]);
-            env.put("PGDUMP_S3_TEST_TIMEOUT_SCALE", "0.2");
+            env.put("PGDUMP_S3_TEST_TIMEOUT_SCALE", "0.1");
             Scripts.Run run = Scripts.runProcess("Restore", env, "verify");
             assertEquals(0, run.exit(), run.toString());
             assertEquals(1, pause.applied());

@@ -7,7 +7,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -38,12 +40,9 @@ class FaultRestoreTest {
     static void setUp() {
         pg = PgServer.get();
         s3 = S3Server.get();
-        source = pg.createDatabase("faults_restore_src");
-        databases.add(source);
         // ~1 MB compressed: large enough to be cut several times mid-download.
-        pg.sql(source, "create table aa_data (id int primary key, payload text);"
-                + " insert into aa_data select g, md5(g::text) || md5((g + 1)::text) from generate_series(1, 20000) g;"
-                + " create table bb_more (id int); insert into bb_more select generate_series(1, 5000); analyze;");
+        source = TestBackups.payloadDatabase(pg, "faults_restore_src", " create table bb_more (id int); insert into bb_more select generate_series(1, 5000);");
+        databases.add(source);
         bucket = s3.createBucket("fault-restore");
         TestBackups.create(pg, bucket, "pg-backups", "app", source, AT);
 
@@ -198,16 +197,16 @@ class FaultRestoreTest {
     @Execution(ExecutionMode.CONCURRENT)
     void aTempDumpLeftBySigkillIsRemovedByTheNextRun() throws Exception {
         Path tmp = tempDir();
-        Process killed = null, running = null;
+        ChildScript killed = null, running = null;
         try (FaultProxy proxy = new FaultProxy(s3.endpoint)) {
             proxy.stallInResponse("hold both downloads at 100 KiB", FaultProxy.Request::isDumpGet, 2, 100 << 10, Duration.ofSeconds(60));
             killed = startRestore(proxy.endpoint(), tmp, newName("fault_killed"));
             waitForFiles(tmp, 2, killed);
             running = startRestore(proxy.endpoint(), tmp, newName("fault_still_running"));
             waitForFiles(tmp, 4, running);
-            killed.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
-            assertTrue(killed.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
-            String dead = "pgdump-s3-" + killed.pid() + "-", alive = "pgdump-s3-" + running.pid() + "-";
+            killed.kill(); // SIGKILL: no shutdown hook, no finally
+            assertFalse(killed.process().isAlive());
+            String dead = "pgdump-s3-" + killed.process().pid() + "-", alive = "pgdump-s3-" + running.process().pid() + "-";
             assertEquals(2, filesIn(tmp).stream().filter(f -> f.startsWith(dead)).count(), "SIGKILL leaves the dump and its lock file: " + filesIn(tmp));
 
             Scripts.Run run = restore(s3.endpoint, bucket, "--target-url", pg.url(newName("fault_after_kill")), "--create", "--temp-dir", tmp.toString());
@@ -216,28 +215,21 @@ class FaultRestoreTest {
             List<String> left = filesIn(tmp);
             assertEquals(2, left.size(), "the running restore's dump and lock stay, nothing else: " + left);
             assertTrue(left.stream().allMatch(f -> f.startsWith(alive)), left.toString());
-            assertTrue(running.isAlive(), "the other restore is still running");
+            assertTrue(running.process().isAlive(), "the other restore is still running");
         } finally {
-            if (killed != null) killed.destroyForcibly();
-            if (running != null) {
-                running.destroyForcibly();
-                running.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
-            }
+            if (killed != null) killed.kill();
+            if (running != null) running.kill();
             PgServer.deleteTree(tmp);
         }
     }
 
-    static Process startRestore(String endpoint, Path tmp, String target) throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                "Restore", "--bucket", bucket, "--endpoint-url", endpoint, "--region", S3Server.REGION,
+    static ChildScript startRestore(String endpoint, Path tmp, String target) throws Exception {
+        return ChildScript.start("Restore", s3.env(), "--bucket", bucket, "--endpoint-url", endpoint, "--region", S3Server.REGION,
                 "--target-url", pg.url(target), "--create", "--temp-dir", tmp.toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
-        pb.environment().putAll(s3.env());
-        return pb.start();
     }
 
-    static void waitForFiles(Path dir, int count, Process child) {
-        BackupFailureTest.waitUntil(count + " files in " + dir, child.onExit(), () -> {
+    static void waitForFiles(Path dir, int count, ChildScript child) {
+        Waits.until(count + " files in " + dir, child.process().onExit(), () -> {
             try {
                 return filesIn(dir).size() >= count;
             } catch (Exception e) {
@@ -276,39 +268,24 @@ class FaultRestoreTest {
     @Test
     @Execution(ExecutionMode.CONCURRENT)
     void sigtermDuringPgRestoreCommitsNothing() throws Exception {
-        String gated = pg.createDatabase("faults_restore_gated");
+        String gated = AdvisoryGate.restoreGatedDatabase(pg, "faults_restore_gated", 4243, "");
         databases.add(gated);
-        pg.sql(gated, "create function gate_wait() returns boolean language plpgsql as $$ begin perform pg_advisory_xact_lock_shared(4243); return true; end $$;"
-                + " create table gated (id int, check (gate_wait())); insert into gated select generate_series(1, 100);");
         String gatedBucket = s3.createBucket("fault-restore-sigterm");
         TestBackups.create(pg, gatedBucket, "pg-backups", "gated", gated, AT);
         String target = pg.createDatabase("fault_sigterm");
         databases.add(target);
         Path tmp = tempDir();
-        Path err = Files.createTempFile("fault-sigterm", ".err");
-        ConnInfo conn = pg.conn(target);
-        try (PgTools.Streaming lock = PgTools.start(List.of(pg.psql().path().toString(), "-X", "-q", "-d", conn.withoutPassword()), conn.childEnvironment())) {
-            lock.stdin().write("select pg_advisory_lock(4243);\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            lock.stdin().flush();
-            BackupFailureTest.waitUntil("the gate lock is held", null, () -> pg.sql(target,
-                    "select count(*) from pg_locks where locktype = 'advisory' and objid = 4243 and granted").equals("1"));
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                    System.getProperty("java.class.path"), "Restore", "--target-url", pg.url(target), "--temp-dir", tmp.toString()));
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
-            pb.environment().putAll(s3.env());
-            pb.environment().put("S3_BUCKET", gatedBucket);
-            Process child = pb.start();
-            BackupFailureTest.waitUntil("pg_restore waits at the gate", child.onExit(), () -> !pg.sql(target,
-                    "select count(*) from pg_stat_activity where datname = '" + target + "' and wait_event = 'advisory'").equals("0"));
-            List<ProcessHandle> pgRestore = child.toHandle().descendants().filter(p -> p.info().command().orElse("").endsWith("/pg_restore")).toList();
+        try (AdvisoryGate gate = AdvisoryGate.hold(pg, target, 4243)) {
+            Map<String, String> env = new HashMap<>(s3.env());
+            env.put("S3_BUCKET", gatedBucket);
+            ChildScript child = ChildScript.start("Restore", env, "--target-url", pg.url(target), "--temp-dir", tmp.toString());
+            gate.awaitWaiter("pg_restore", child.process().onExit());
+            List<ProcessHandle> pgRestore = child.descendants("pg_restore");
             assertEquals(1, pgRestore.size());
-            child.destroy(); // SIGTERM
-            assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            child.sigterm();
+            String err = child.end();
             pgRestore.get(0).onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
-            Output.record("", Files.readString(err));
-            assertTrue(child.exitValue() != 0, Files.readString(err));
-        } finally {
-            Files.deleteIfExists(err);
+            assertTrue(child.process().exitValue() != 0, err);
         }
         assertEquals(0, tables(target), "nothing committed");
         try {

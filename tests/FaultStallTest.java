@@ -32,7 +32,7 @@ class FaultStallTest {
     static S3Server s3;
     static String source;
     static final List<String> databases = new ArrayList<>();
-    /** Generous: with the knob a stalled 5 MiB part is given up after 60 s, a metadata call after 36 s; 5 minutes means "never ends". */
+    /** Generous: with the knob a stalled 5 MiB part is given up after 30 s, a metadata call after 18 s; 5 minutes means "never ends". */
     static final Duration BOUND = Duration.ofMinutes(5);
 
     @BeforeAll
@@ -78,7 +78,7 @@ class FaultStallTest {
             Map<String, String> env = new HashMap<>(s3.env());
             env.put("AWS_ENDPOINT_URL", endpoint);
             env.put("DATABASE_URL", pg.url(db));
-            env.put("PGDUMP_S3_TEST_TIMEOUT_SCALE", "0.2");
+            env.put("PGDUMP_S3_TEST_TIMEOUT_SCALE", "0.1"); // a tenth: attempts of 10 s (a 5 MiB part) and 6 s, calls of 30 s and 18 s
             List<String> args = new ArrayList<>(List.of("--bucket", bucket, "--name", "app", "--compress", "0", "--part-size", "5MiB"));
             args.addAll(List.of(more));
             Process p = Scripts.start("Backup", env, args);

@@ -220,6 +220,53 @@ class FleetPlanTest {
         assertEquals(4000 + 7000 + 2 * 5500, p.shards().stream().mapToLong(FleetPlan.Shard::estimatedBytes).sum(), "the new ones count as the average");
     }
 
+    /**
+     * A directory-format backup (backup --parallel, manifest format 2) of {@code files} objects of {@code size} bytes
+     * each; returns its manifest's sha256 (of the object list).
+     */
+    static String directoryBackup(String bucket, String name, Instant at, int files, int size, long seconds) {
+        BackupKey key = new BackupKey("pg-backups", name, at);
+        List<Manifest.DumpObject> objects = new ArrayList<>();
+        for (int i = 0; i < files; i++) {
+            byte[] bytes = new byte[size];
+            new Random(i).nextBytes(bytes);
+            String file = i == 0 ? "toc.dat" : (3000 + i) + ".dat.gz";
+            TestBackups.putObject(bucket, key.objectsPrefix() + file, bytes);
+            objects.add(new Manifest.DumpObject(file, size, TestBackups.sha256(bytes)));
+        }
+        String listSha = TestBackups.sha256(Manifest.objectList(objects).getBytes(StandardCharsets.UTF_8));
+        TestBackups.putManifest(bucket, key, new Manifest(Manifest.DIRECTORY_FORMAT, Version.TOOL, Version.VERSION, name, "db", "db.example", key.objectsPrefix(),
+                at.toString(), at.plusSeconds(seconds).toString(), (long) files * size, listSha, "17.2", "17.2", "directory", "gzip", null, 1, List.of(), List.of(),
+                null, objects));
+        return listSha;
+    }
+
+    /** A directory-format backup's objects are one backup to the fleet's history, as they are to the listing. */
+    @Test
+    void aParallelBackupIsPastLikeAnyOther() {
+        S3Server s3 = S3Server.get();
+        String bucket = s3.createBucket("fleet-directory");
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        Instant d2 = now.minus(Duration.ofDays(2)), d1 = now.minus(Duration.ofDays(1));
+        backup(bucket, "wide", d2, 1000, 10, true);
+        String sha256 = directoryBackup(bucket, "wide", d1, 3, 700, 25); // the newest: parallel
+        drill(bucket, "wide", d1, sha256, "passed");
+        directoryBackup(bucket, "broken", d1, 3, 500, 5);
+        TestBackups.deleteObject(bucket, new BackupKey("pg-backups", "broken", d1).objectsPrefix() + "3001.dat.gz"); // one object gone: not complete
+
+        FleetHistory.History h;
+        try (S3Client c = s3.s3()) {
+            h = FleetHistory.read(c, bucket, "pg-backups", null, 4);
+        }
+        FleetHistory.Past wide = h.backups().get("wide");
+        assertEquals(d1, wide.startedAt(), "the parallel backup is the newest complete one: " + wide);
+        assertEquals(2100, wide.sizeBytes());
+        assertEquals(25.0, wide.durationSeconds(), 1e-9);
+        assertEquals(d2, wide.firstBackup());
+        assertTrue(h.drills().get("wide").passed(), "a drill of the parallel backup counts: " + h.drills());
+        assertNull(h.backups().get("broken"), "a parallel backup with an object missing is not complete");
+    }
+
     /** A drill record beside {@code name}'s backup at {@code at}, saying {@code outcome} for the dump of that sha256. */
     static void drill(String bucket, String name, Instant at, String sha256, String outcome) {
         BackupKey key = new BackupKey("pg-backups", name, at);

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,8 +22,7 @@ class PoolerTest {
     static PgServer pg;
     static S3Server s3;
     static String db;
-    static String role;
-    static String rolePassword;
+    static LoginRole role;
     static PgBouncer transaction;
 
     @BeforeAll
@@ -32,26 +30,24 @@ class PoolerTest {
         pg = PgServer.get();
         s3 = S3Server.get();
         db = pg.createDatabase("pooled");
-        role = "pooled_" + UUID.randomUUID().toString().substring(0, 8);
-        rolePassword = Secrets.register("P@ol p:w/?#&%'" + UUID.randomUUID().toString().substring(0, 8));
-        pg.sql("postgres", "create role " + role + " login password '" + rolePassword.replace("'", "''") + "'");
+        role = LoginRole.create(pg, "pooled");
         pg.sql(db, String.join("\n",
                 "create table public.orders (id int primary key, note text);",
                 "insert into public.orders select g, 'order ' || g from generate_series(1, 500) g;",
                 "create table public.secrets (id int primary key, v text);",
                 "insert into public.secrets select g, 'row ' || g from generate_series(1, 10000) g;",
                 "alter table public.secrets enable row level security;",
-                "create policy hide_first on public.secrets for select to " + role + " using (id > 1000);",
-                "grant select on public.orders, public.secrets to " + role + ";",
+                "create policy hide_first on public.secrets for select to " + role.name() + " using (id > 1000);",
+                "grant select on public.orders, public.secrets to " + role.name() + ";",
                 "analyze;"));
-        transaction = PgBouncer.start(pg, "transaction", Map.of(role, rolePassword));
+        transaction = PgBouncer.start(pg, "transaction", Map.of(role.name(), role.password()));
     }
 
     @AfterAll
     static void tearDown() {
         if (transaction != null) transaction.close();
         pg.dropDatabase(db);
-        pg.sql("postgres", "drop role if exists " + role);
+        if (role != null) role.close();
     }
 
     static String[] args(String bucket, String url, String... more) {
@@ -67,15 +63,14 @@ class PoolerTest {
 
     /** Application clients on the pool (schema-qualified, so pg_dump's leaked empty search_path does not stop them). */
     static PgBouncer.Load appLoad(PgBouncer bouncer) {
-        return bouncer.load(role, rolePassword, db, "select count(*) from public.orders;", 4);
+        return bouncer.load(role.name(), role.password(), db, "select count(*) from public.orders;", 4);
     }
 
     /** Neon's pooled host (hostaddr pins it to the local cluster): the dump uses the direct host, and says so. */
     @Test
     void neonPoolerHostIsSwitchedToTheDirectHost() {
         String bucket = s3.createBucket("neon-direct");
-        String url = "postgresql://" + role + ":" + ConnInfo.encode(rolePassword) + "@ep-cool-123-pooler.us-east-2.aws.neon.tech:" + pg.port + "/" + db
-                + "?hostaddr=127.0.0.1";
+        String url = role.url("ep-cool-123-pooler.us-east-2.aws.neon.tech", pg.port, db) + "?hostaddr=127.0.0.1";
         Scripts.Run run = Scripts.run(new Backup(), args(bucket, url, "--", "--exclude-table-data=public.secrets"));
         assertEquals(0, run.exit(), run.toString());
         assertTrue(run.err().contains("the host ep-cool-123-pooler.us-east-2.aws.neon.tech is a pooled endpoint")
@@ -96,7 +91,7 @@ class PoolerTest {
     void transactionPoolerIsRefused() {
         try (PgBouncer.Load load = appLoad(transaction)) {
             String bucket = s3.createBucket("pgbouncer-refused");
-            Scripts.Run run = Scripts.run(new Backup(), args(bucket, transaction.url(role, rolePassword, db)));
+            Scripts.Run run = Scripts.run(new Backup(), args(bucket, transaction.url(role.name(), role.password(), db)));
             assertEquals(Exit.USAGE, run.exit(), run.toString());
             assertTrue(run.err().contains("leads to PgBouncer (its pool mode is not visible to this role)")
                     && run.err().contains("Use the direct connection string") && run.err().contains("--allow-pooler"), run.err());
@@ -109,8 +104,7 @@ class PoolerTest {
             assertEquals(List.of(), s3.keys(bucket));
 
             // A Neon-style pooled name in front of it: switched to the "direct" name, which here still reaches PgBouncer: refused.
-            String neon = "postgresql://" + role + ":" + ConnInfo.encode(rolePassword) + "@ep-quiet-9-pooler.eu-central-1.aws.neon.tech:" + transaction.port
-                    + "/" + db + "?hostaddr=127.0.0.1";
+            String neon = role.url("ep-quiet-9-pooler.eu-central-1.aws.neon.tech", transaction.port, db) + "?hostaddr=127.0.0.1";
             Scripts.Run both = Scripts.run(new Backup(), args(bucket, neon));
             assertEquals(Exit.USAGE, both.exit(), both.toString());
             assertTrue(both.err().contains("dumping from the direct host ep-quiet-9.eu-central-1.aws.neon.tech")
@@ -123,7 +117,7 @@ class PoolerTest {
     /** PgBouncer in session mode keeps one server session per client: fine for pg_dump. */
     @Test
     void sessionPoolerIsAccepted() {
-        try (PgBouncer session = PgBouncer.start(pg, "session", Map.of(role, rolePassword))) {
+        try (PgBouncer session = PgBouncer.start(pg, "session", Map.of(role.name(), role.password()))) {
             String bucket = s3.createBucket("pgbouncer-session");
             Scripts.Run run = Scripts.run(new Backup(), args(bucket, session.url(pg.user, pg.password, db)));
             assertEquals(0, run.exit(), run.toString());
@@ -146,7 +140,7 @@ class PoolerTest {
         try (PgBouncer.Load load = appLoad(transaction)) {
             for (int i = 0; i < 4; i++) {
                 transaction.admin("RECONNECT " + db);
-                Scripts.Run run = Scripts.run(new Backup(), args(bucket, transaction.url(role, rolePassword, db), "--allow-pooler", "--name", "forced"));
+                Scripts.Run run = Scripts.run(new Backup(), args(bucket, transaction.url(role.name(), role.password(), db), "--allow-pooler", "--name", "forced"));
                 assertNotEquals(0, run.exit(), run.toString());
                 boolean pgDumpRefused = run.err().contains("query would be affected by row-level security policy for table \"secrets\"");
                 boolean countRefused = run.exit() == Exit.DATA_INVALID && run.err().contains("public.secrets: row-level security hides rows from this role,"

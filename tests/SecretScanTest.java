@@ -145,7 +145,7 @@ class SecretScanTest {
             env.put("GITHUB_STEP_SUMMARY", summary.toString());
             gate.stdin().write("begin; lock table t in access exclusive mode;\n".getBytes(StandardCharsets.UTF_8));
             gate.stdin().flush();
-            BackupFailureTest.waitUntil("the table lock is held", null, () -> !pg.sql(db, "select count(*) from pg_locks l join pg_class c on c.oid = l.relation"
+            Waits.until("the table lock is held", null, () -> !pg.sql(db, "select count(*) from pg_locks l join pg_class c on c.oid = l.relation"
                     + " where c.relname = 't' and l.mode = 'AccessExclusiveLock' and l.granted").equals("0"));
 
             Process backup = Scripts.start("Backup", env, List.of("--bucket", s3.createBucket("secret-scan-env"), "--databases-file", fleet.toString(), "--jobs", "2", "--json"));
@@ -157,7 +157,7 @@ class SecretScanTest {
             t2.start();
             List<FakePostgres.Seen> pgDumps = new ArrayList<>();
             try {
-                BackupFailureTest.waitUntil("pg_dump waits for the table lock", backup.onExit(), () -> !pg.sql(db, "select count(*) from pg_stat_activity"
+                Waits.until("pg_dump waits for the table lock", backup.onExit(), () -> !pg.sql(db, "select count(*) from pg_stat_activity"
                         + " where application_name like 'pgdump-s3 backup %' and wait_event_type = 'Lock'").equals("0")); // backup names pg_dump's session
                 ProcessHandle.current().descendants().forEach(p -> {
                     try {

@@ -116,6 +116,9 @@ class TestRunner {
             if (id.isTest()) {
                 if (ok) passed.incrementAndGet(); else failed.incrementAndGet();
                 out.printf("%s%s %s (%.1f s)%n", indent(id), ok ? "[ok]  " : "[FAIL]", id.getDisplayName(), secs);
+            } else if (ok && depth(id) == 2) {
+                // A class's whole time, fixtures and concurrent tests included: what the suite's length is made of.
+                out.printf("  (%s took %.1f s)%n", id.getDisplayName(), secs);
             } else if (!ok) {
                 failed.incrementAndGet();
                 out.println(indent(id) + "[FAIL] " + id.getDisplayName() + " (the whole container failed)");

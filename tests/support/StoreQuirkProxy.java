@@ -1,12 +1,8 @@
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -35,24 +31,20 @@ import java.util.regex.Pattern;
  *   x-amz-trailer, aws-chunked content) is refused, 400 InvalidArgument (talos-backup#64, coldfront#42); DeleteObjects
  *   is not implemented (400 NotImplemented, as GCS's XML API answers).</li>
  * </ul>
- * Everything else is forwarded unchanged (one request per connection, as {@link FaultProxy} does), so the objects
+ * Everything else is forwarded unchanged (one request per connection, see {@link HttpProxy}), so the objects
  * really are where the store would have put them. {@link #refusals()} lists what was refused and why.
  */
-final class StoreQuirkProxy implements AutoCloseable {
+final class StoreQuirkProxy extends HttpProxy {
     enum Store { R2, B2, GCS }
 
     static final String R2_UNEQUAL = "All non-trailing parts must have the same length.";
     static final String B2_TOO_SMALL = "The request body was too small";
 
     private final Store store;
-    private final ServerSocket server;
-    private final String upstreamHost;
-    private final int upstreamPort;
     /** Part sizes by upload id and part number, as the store received them. */
     private final Map<String, Map<Integer, Long>> parts = new ConcurrentHashMap<>();
     private final List<String> log = new CopyOnWriteArrayList<>();
     private final List<String> refusals = new CopyOnWriteArrayList<>();
-    private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final AtomicInteger requests = new AtomicInteger();
     private final AtomicInteger uploadParts = new AtomicInteger();
     private final AtomicInteger burstLeft = new AtomicInteger();
@@ -63,17 +55,9 @@ final class StoreQuirkProxy implements AutoCloseable {
     volatile boolean ignoreConditions;
 
     StoreQuirkProxy(Store store, String upstreamEndpoint) throws IOException {
+        super(upstreamEndpoint, "quirk-proxy");
         this.store = store;
-        URI up = URI.create(upstreamEndpoint);
-        this.upstreamHost = up.getHost();
-        this.upstreamPort = up.getPort();
-        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread accept = new Thread(this::acceptLoop, "quirk-proxy");
-        accept.setDaemon(true);
-        accept.start();
     }
-
-    String endpoint() { return "http://127.0.0.1:" + server.getLocalPort(); }
 
     /** Every request seen, in order, with "pass" or what was answered instead. */
     List<String> log() { return List.copyOf(log); }
@@ -86,64 +70,33 @@ final class StoreQuirkProxy implements AutoCloseable {
     /** Parts received per upload id (the sizes, by part number). */
     Map<String, Map<Integer, Long>> parts() { return Map.copyOf(parts); }
 
-    private void acceptLoop() {
-        while (!server.isClosed()) {
-            try {
-                Socket client = server.accept();
-                open.add(client);
-                Thread t = new Thread(() -> serve(client), "quirk-proxy-conn");
-                t.setDaemon(true);
-                t.start();
-            } catch (IOException e) {
-                return;
-            }
+    @Override
+    protected void serve(Socket client, Request request, List<String> lines) throws IOException {
+        OutputStream out = client.getOutputStream();
+        continueIfExpected(lines, out);
+        byte[] body = readBody(client.getInputStream(), lines, -1);
+        if (body == null) return;
+        String refusal = apply(request, lines, body, out);
+        log.add(request + " -> " + (refusal == null ? "pass" : refusal));
+        if (refusal != null) {
+            refusals.add(refusal + ": " + request);
+            return;
         }
-    }
-
-    private void serve(Socket client) {
-        try (client) {
-            InputStream in = client.getInputStream();
-            OutputStream out = client.getOutputStream();
-            byte[] head = FaultProxy.readHead(in);
-            if (head == null) return;
-            List<String> lines = new ArrayList<>(List.of(new String(head, StandardCharsets.ISO_8859_1).split("\r\n")));
-            String[] requestLine = lines.get(0).split(" ");
-            String target = requestLine[1];
-            int q = target.indexOf('?');
-            FaultProxy.Request request = new FaultProxy.Request(requestLine[0], q < 0 ? target : target.substring(0, q), q < 0 ? "" : target.substring(q + 1),
-                    List.copyOf(lines.subList(1, lines.size())));
-            if (FaultProxy.header(lines, "expect").map(v -> v.equalsIgnoreCase("100-continue")).orElse(false)) {
-                out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-                out.flush();
-            }
-            byte[] body = FaultProxy.readBody(in, lines, -1);
-            if (body == null) return;
-            String refusal = apply(request, lines, body, out);
-            log.add(request + " -> " + (refusal == null ? "pass" : refusal));
-            if (refusal != null) {
-                refusals.add(refusal + ": " + request);
-                return;
-            }
-            if (store == Store.B2 && ignoreConditions) lines.removeIf(h -> h.toLowerCase(Locale.ROOT).startsWith("if-none-match:"));
-            forward(client, lines, body);
-        } catch (IOException | RuntimeException e) {
-            // the client or the server went away
-        } finally {
-            open.remove(client);
-        }
+        if (store == Store.B2 && ignoreConditions) lines.removeIf(h -> h.toLowerCase(Locale.ROOT).startsWith("if-none-match:"));
+        forward(client, lines, body);
     }
 
     /** The store's rules: answers and returns the rule's name when the request is not forwarded, else null. */
-    private String apply(FaultProxy.Request r, List<String> lines, byte[] body, OutputStream out) throws IOException {
+    private String apply(Request r, List<String> lines, byte[] body, OutputStream out) throws IOException {
         requests.incrementAndGet();
         switch (store) {
             case R2 -> {
-                if (FaultProxy.header(lines, "x-amz-storage-class").isPresent()) {
+                if (header(lines, "x-amz-storage-class").isPresent()) {
                     answer(out, 400, "InvalidStorageClass", "The storage class you specified is not valid");
                     return "storage-class";
                 }
                 if (r.isUploadPart()) record(r, lines, body);
-                if (r.isCompleteUpload() && !equalParts(param(r, "uploadId"), body)) {
+                if (r.isCompleteUpload() && !equalParts(r.param("uploadId"), body)) {
                     answer(out, 400, "InvalidPart", R2_UNEQUAL);
                     return "unequal-parts";
                 }
@@ -161,7 +114,7 @@ final class StoreQuirkProxy implements AutoCloseable {
                     return "too-small";
                 }
                 if (r.isDeleteObjects()) {
-                    answerXml(out, 200, "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Error></Error></DeleteResult>");
+                    answerXml(out, 200, "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Error></Error></DeleteResult>", null, false);
                     return "malformed-delete-reply";
                 }
             }
@@ -186,9 +139,9 @@ final class StoreQuirkProxy implements AutoCloseable {
         return null;
     }
 
-    private void record(FaultProxy.Request r, List<String> lines, byte[] body) {
-        long size = FaultProxy.header(lines, "x-amz-decoded-content-length").map(Long::parseLong).orElse((long) body.length);
-        parts.computeIfAbsent(param(r, "uploadId"), k -> new ConcurrentHashMap<>()).put(Integer.parseInt(param(r, "partNumber")), size);
+    private void record(Request r, List<String> lines, byte[] body) {
+        long size = header(lines, "x-amz-decoded-content-length").map(Long::parseLong).orElse((long) body.length);
+        parts.computeIfAbsent(r.param("uploadId"), k -> new ConcurrentHashMap<>()).put(Integer.parseInt(r.param("partNumber")), size);
     }
 
     private static final Pattern PART_NUMBER = Pattern.compile("<PartNumber>(\\d+)</PartNumber>");
@@ -208,61 +161,23 @@ final class StoreQuirkProxy implements AutoCloseable {
         return listed.lastEntry().getValue() <= first;
     }
 
-    private static String param(FaultProxy.Request r, String name) {
-        for (String p : r.query().split("&")) if (p.startsWith(name + "=")) return java.net.URLDecoder.decode(p.substring(name.length() + 1), StandardCharsets.UTF_8);
-        return "";
-    }
-
     private static void answer(OutputStream out, int status, String code, String message) throws IOException {
-        answerXml(out, status, "<Error><Code>" + code + "</Code><Message>" + message + "</Message><RequestId>QUIRK" + System.nanoTime() + "</RequestId></Error>");
-    }
-
-    private static void answerXml(OutputStream out, int status, String xml) throws IOException {
-        byte[] bytes = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + xml).getBytes(StandardCharsets.UTF_8);
-        String reason = switch (status) { case 200 -> "OK"; case 400 -> "Bad Request"; case 500 -> "Internal Server Error"; case 503 -> "Service Unavailable";
-            default -> "Error"; };
-        out.write(("HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: application/xml\r\nContent-Length: " + bytes.length
-                + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-        out.write(bytes);
-        out.flush();
+        answerXml(out, status, "<Error><Code>" + code + "</Code><Message>" + message + "</Message><RequestId>QUIRK" + System.nanoTime() + "</RequestId></Error>", null, false);
     }
 
     /** Sends the request upstream on a fresh connection and relays the whole answer (both sides Connection: close). */
     private void forward(Socket client, List<String> lines, byte[] body) throws IOException {
-        try (Socket upstream = new Socket(upstreamHost, upstreamPort)) {
-            OutputStream up = upstream.getOutputStream();
-            StringBuilder head = new StringBuilder(lines.get(0)).append("\r\n");
-            for (String h : lines.subList(1, lines.size())) {
-                String name = h.substring(0, Math.max(0, h.indexOf(':'))).strip().toLowerCase(Locale.ROOT);
-                if (name.equals("expect") || name.equals("connection")) continue;
-                head.append(h).append("\r\n");
-            }
-            head.append("Connection: close\r\n\r\n");
-            up.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
-            up.write(body);
-            up.flush();
+        try (Socket upstream = sendUpstream(lines, body)) {
             InputStream fromUp = upstream.getInputStream();
-            byte[] respHead = FaultProxy.readHead(fromUp);
+            byte[] respHead = readHead(fromUp);
             if (respHead == null) {
-                FaultProxy.reset(client);
+                reset(client);
                 return;
             }
             OutputStream out = client.getOutputStream();
-            StringBuilder rh = new StringBuilder();
-            for (String line : new String(respHead, StandardCharsets.ISO_8859_1).split("\r\n")) {
-                if (line.toLowerCase(Locale.ROOT).startsWith("connection:")) continue;
-                rh.append(line).append("\r\n");
-            }
-            rh.append("Connection: close\r\n\r\n");
-            out.write(rh.toString().getBytes(StandardCharsets.ISO_8859_1));
+            relayHead(out, respHead, -1);
             fromUp.transferTo(out);
             out.flush();
         }
-    }
-
-    @Override
-    public void close() throws IOException {
-        server.close();
-        for (Socket s : open) FaultProxy.reset(s);
     }
 }

@@ -37,6 +37,17 @@ final class TestBackups {
         return new Made(key, manifest, bytes);
     }
 
+    /**
+     * A new database of ~1 MB compressed (table aa_data: 20,000 rows of md5 text, analyzed): large enough for a
+     * download to be cut, stalled or held well inside its dump. {@code more}: SQL run before the analyze.
+     */
+    static String payloadDatabase(PgServer pg, String prefix, String more) {
+        String db = pg.createDatabase(prefix);
+        pg.sql(db, "create table aa_data (id int primary key, payload text);"
+                + " insert into aa_data select g, md5(g::text) || md5((g + 1)::text) from generate_series(1, 20000) g;" + more + " analyze;");
+        return db;
+    }
+
     /** A dump object without a manifest: an incomplete (failed or running) backup. */
     static BackupKey createIncomplete(PgServer pg, String bucket, String prefix, String name, String db, Instant at) {
         BackupKey key = new BackupKey(prefix, name, at);
