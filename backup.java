@@ -83,6 +83,7 @@
 //SOURCES lib/SpoolWatch.java
 //SOURCES lib/ConnectionBudget.java
 //SOURCES lib/ParallelBackup.java
+//SOURCES lib/ParallelChoice.java
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -201,12 +202,18 @@ class Backup implements Callable<Integer> {
                     + " and the manifest has no archive row counts.")
     boolean noReadBack;
 
-    @Option(names = "--parallel", paramLabel = "N", defaultValue = "${env:BACKUP_PARALLEL:-0}",
+    @Option(names = "--parallel", paramLabel = "N|auto", defaultValue = "${env:BACKUP_PARALLEL:-auto}",
             description = "Dump each database with N pg_dump workers (pg_dump -Fd -j N, for large databases): each table's file goes to S3 as soon as"
                     + " pg_dump has closed it and leaves the spool; the backup is a set of objects under NAME_STAMP.dump.d/ (restore with --jobs)."
-                    + " N is lowered to what the server's connection limits allow. Needs Linux and a direct (unpooled) connection"
-                    + " (env BACKUP_PARALLEL; default: 0, one custom-format stream).")
-    int parallel;
+                    + " N is lowered to what the server's connection limits allow. Needs Linux and a direct (unpooled) connection."
+                    + " 1: one custom-format stream. auto: one stream below --parallel-above, 2-4 workers (the cores) above it when the"
+                    + " connections and the spool allow, else one stream saying why (env BACKUP_PARALLEL; default: ${DEFAULT-VALUE}).")
+    String parallel;
+
+    @Option(names = "--parallel-above", paramLabel = "SIZE", defaultValue = "${env:BACKUP_PARALLEL_ABOVE:-" + ParallelChoice.DEFAULT_ABOVE + "}",
+            description = "With --parallel auto: databases of at least SIZE on disk (pg_database_size) are dumped in parallel, e.g. 500MiB, 10GiB"
+                    + " (env BACKUP_PARALLEL_ABOVE; default: ${DEFAULT-VALUE}, measured: docs/performance.md).")
+    String parallelAbove;
 
     @Option(names = "--spool", paramLabel = "DIR", defaultValue = "${env:BACKUP_SPOOL_DIR}",
             description = "Where --parallel keeps the files pg_dump is writing, in a private directory deleted at the end; it must have room for the"
@@ -230,8 +237,9 @@ class Backup implements Callable<Integer> {
         Long partSizeBytes = PartPlan.parse(partSize); // null: planned per database
         if (jobs < 1) throw Failure.usage("--jobs must be at least 1");
         if (shard != null && fleetPlan == null) throw Failure.usage("--shard goes with --fleet-plan FILE");
-        if (parallel < 0) throw Failure.usage("--parallel must be 0 (one stream) or a number of pg_dump workers");
-        if (parallel > 0 && allowPooler) {
+        int workers = ParallelChoice.parse(parallel);
+        long parallelAboveBytes = ParallelChoice.parseAbove(parallelAbove);
+        if (workers >= 2 && allowPooler) {
             throw Failure.usage("--parallel cannot go through a connection pooler (pg_dump's workers share one snapshot, which needs a direct connection): drop --allow-pooler");
         }
         Path spoolDir = spool != null ? spool : Path.of(System.getProperty("java.io.tmpdir"));
@@ -244,7 +252,8 @@ class Backup implements Callable<Integer> {
         String bucket = storage.bucket();
         String prefix = storage.prefix();
         DatabaseBackup.Settings settings = new DatabaseBackup.Settings(pgDumpPath, compress, allowPooler, sourceMoved, lockWaitMillis, exactCountLimit,
-                countLimitBytes, recipients, !noReadBack, extraArgs, partSizeBytes, Math.min(jobs, targets.size()), storage.aws, output.verbose, parallel, spoolDir);
+                countLimitBytes, recipients, !noReadBack, extraArgs, partSizeBytes, Math.min(jobs, targets.size()), storage.aws, output.verbose, workers, spoolDir,
+                parallelAboveBytes);
 
         // Act: the preflight proves the bucket takes our writes, then each database is backed up.
         List<BackupResult> results;

@@ -7,6 +7,11 @@
 #   SIZES=0.1 RUNS=1 ONLY='backup' bash bench/run.sh   # only the contenders whose label matches (grep -E)
 #   SIZES="1 5" PREPARE_ONLY=1 bash bench/run.sh       # only create the datasets (kept in bench/work)
 #   KEEP_GOING=1 ...                                   # a failed contender is reported, not fatal
+#   MODE=parallel SIZES=5 RUNS=1 bash bench/run.sh     # issue 21: the four backup contenders at each LATENCY_MS
+#       (default "0 20", RTT through bench/LatencyProxy.java, WINDOW bytes in flight per direction, default 1048576),
+#       then the two directory-format restores (no latency); pg_dump 17 with zstd for the backups when there
+#   MODE=startup SIZES=0.01 RUNS=5 bash bench/run.sh   # the fixed cost: backup --version and a ~10 MB backup on JDK 17
+#       and $JDK25 (default /usr/lib/jvm/temurin-25-jdk-amd64), as is, with JBang's --cds, C1 only, and JDK 25's AOT cache
 #
 # Needs: PostgreSQL server binaries (/usr/lib/postgresql/N/bin), the aws CLI, Java 17+, Maven (to fetch
 # s3proxy once), python3, /usr/bin/time. Uses pg_dump 17 (zstd) from $PG17_BIN (default
@@ -20,6 +25,9 @@ command -v jbang >/dev/null 2>&1 || export PATH="$root/tools:$PATH"
 SIZES=${SIZES:-"1 5"}
 RUNS=${RUNS:-3}
 ONLY=${ONLY:-.}
+MODE=${MODE:-all}
+LATENCY_MS=${LATENCY_MS:-"0 20"}
+WINDOW=${WINDOW:-1048576}
 export S3PROXY_VERSION=${S3PROXY_VERSION:-4.1.0}
 pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 pg17=${PG17_BIN:-$HOME/.cache/pgdump-s3/pg17/bin}
@@ -92,7 +100,7 @@ export AWS_CA_BUNDLE=$work/tls/ca.pem
 export JAVA_TOOL_OPTIONS="-Djavax.net.ssl.trustStore=$work/tls/trust.p12 -Djavax.net.ssl.trustStorePassword=benchpass -Djavax.net.ssl.trustStoreType=pkcs12"
 unset AWS_PROFILE AWS_DEFAULT_PROFILE S3_BUCKET_NAME S3_PREFIX DATABASE_URL RESTORE_DATABASE_URL PG_DUMP 2>/dev/null || true
 export S3_BUCKET=bench
-aws s3 mb "s3://$S3_BUCKET" >/dev/null
+aws s3 mb "s3://$S3_BUCKET" >/dev/null 2>&1 || aws s3api head-bucket --bucket "$S3_BUCKET" # a retry under load may find it made
 
 # Build the scripts once, so JBang's first compile is not measured.
 jbang build backup.java >/dev/null; jbang build restore.java >/dev/null
@@ -107,7 +115,7 @@ measure() { # measure SIZE LABEL COMMAND...
   local size=$1 label=$2; shift 2
   echo "$label" | grep -Eq -- "$ONLY" || return 0
   local t=$work/time.txt rss=$work/rss.txt status=0
-  rm -f "$rss"
+  rm -f "$rss" "$work/disk.txt"
   local pg_pid pg0 s30
   pg_pid=$(head -1 "$work/data/postmaster.pid"); pg0=$(cpu_of "$pg_pid"); s30=$(cpu_of "$s3proxy_pid")
   /usr/bin/time -v -o "$t" bash -o pipefail -c "$*" >"$work/last.out" 2>"$work/last.err" &
@@ -139,9 +147,94 @@ measure() { # measure SIZE LABEL COMMAND...
   read -r bytes held < <(python3 -c 'import json,sys
 try: d=json.load(open(sys.argv[1]))["backups"][0]; print(d["sizeBytes"], d.get("secondsWaitingForS3", ""))
 except Exception: print("")' "$work/last.out")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" "$dump_cpu" "$dump_wait" "$held" "$backend_cpu" "$backend_wait" "$threads" >> "$results"
+  local disk  # peak local disk: what a contender wrote to disk.txt (a dump directory's size), else backup --parallel's "peak spool" or restore's "peak temp disk"
+  disk=$(cat "$work/disk.txt" 2>/dev/null || sed -n 's/.*peak \(spool\|temp disk\) \([0-9.]*\) \([KMGT]\{0,1\}\)i\{0,1\}B.*/\2 \3/p' "$work/last.err" | tail -1 |
+    awk '{ m = index("KMGT", $2); printf "%d", $1 * (m ? 1024 ^ m : 1) }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$label" "$wall" "$cpu" "$peak" "$bytes" "$pgcpu" "$s3cpu" "$dump_cpu" "$dump_wait" "$held" "$backend_cpu" "$backend_wait" "$threads" "$disk" >> "$results"
   printf '  %-46s wall %7.1f s  cpu %7.1f s (+ postgres %5.1f, s3proxy %5.1f)  peak rss %5d MB%s%s\n' "$label" "$wall" "$cpu" "$pgcpu" "$s3cpu" "$peak" \
     "$([ "$jvm" -gt 0 ] && echo ' (JVM)')" "$([ "${dump_cpu:-0}" -gt 0 ] && echo "  pg_dump on a CPU ${dump_cpu} ms, waiting for one ${dump_wait} ms")$([ -n "$held" ] && echo ", held back by S3 ${held} s")$([ "${backend_cpu:-0}" -gt 0 ] && echo "; backends on a CPU ${backend_cpu} ms, waiting ${backend_wait} ms")$([ -n "$threads" ] && echo "; JVM CPU ms by thread ${threads}")"
+}
+
+# --- MODE=parallel (issue 21): pg_dump -Fc -> /dev/null, pg_dump -Fd -j 2 -> a local directory, backup one stream,
+# backup --parallel 2, each at every LATENCY_MS (the server behind bench/LatencyProxy.java, which every contender's
+# connections go through: tc netem is not available on every kernel, see docs/performance.md); then pg_restore -Fd -j 2
+# from a local directory vs restore.java --jobs 2 of the --parallel backup from S3, without latency. zstd throughout
+# with pg_dump 17 (4x less CPU than gzip: the 2 cores are shared by pg_dump, PostgreSQL, the JVM and s3proxy).
+parallel_contenders() { # SIZE DB
+  local size=$1 db=$2 bin=${pg17:-$pgbin} z proxy_pid=
+  z=$([ -n "$pg17" ] && echo --compress=zstd)
+  for ms in $LATENCY_MS; do
+    local url="$server/$db" at=""
+    if [ "$ms" != 0 ]; then
+      local pport; pport=$(free_port)
+      JAVA_TOOL_OPTIONS= java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$root/bench/LatencyProxy.java" "$pport" "127.0.0.1:$pg_port" "$ms" "$WINDOW" 2>"$work/proxy.log" & proxy_pid=$!
+      pids+=("$proxy_pid")
+      url="postgresql://postgres:bench@127.0.0.1:$pport/$db"; at=" @ $ms ms RTT"
+      for _ in $(seq 100); do psql -d "$url" -c 'select 1' >/dev/null 2>&1 && break; sleep 0.3; done
+    fi
+    echo " latency: ${ms} ms RTT$([ "$ms" != 0 ] && echo ", window $WINDOW bytes per direction (bench/LatencyProxy.java)")"
+    for run in $(seq "$RUNS"); do
+      measure "$size" "pg_dump -Fc > /dev/null$at" "$bin/pg_dump -Fc $z -d '$url' > /dev/null"
+      measure "$size" "pg_dump -Fd -j 2 to a local directory$at" \
+        "rm -rf '$work/dir.d'; $bin/pg_dump -Fd -j 2 $z -d '$url' -f '$work/dir.d' && du -sb '$work/dir.d' | cut -f1 > '$work/disk.txt'"
+      rm -rf "$work/dir.d"
+      measure "$size" "backup, one stream$at" "jbang backup.java --json --database-url '$url' --name $db-one --pg-dump $bin/pg_dump --parallel 1"
+      measure "$size" "backup --parallel 2$at" "jbang backup.java --json --database-url '$url' --name $db-par2 --pg-dump $bin/pg_dump --parallel 2 --spool '$work'"
+    done
+    if [ -n "$proxy_pid" ]; then
+      echo "  (the proxy's own CPU: $(cpu_of "$proxy_pid") s, on the same cores)"
+      kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true; proxy_pid=
+    fi
+  done
+  echo "restore" | grep -Eq -- "$ONLY" || return 0
+  # Restores use the server's own major (pg_dump/pg_restore 15, gzip): pg_restore 17 sends SET transaction_timeout,
+  # which a 15 server refuses, and pg_restore 15 cannot read pg_dump 17's archives. Preparing the dumps is not timed.
+  local url="$server/$db" flags="--exit-on-error --no-owner --no-acl"
+  if ! aws s3 ls "s3://$S3_BUCKET/pg-backups/$db-restore/" >/dev/null 2>&1; then
+    jbang backup.java --database-url "$url" --name "$db-restore" --pg-dump "$pgbin/pg_dump" --parallel 2 --spool "$work" 2>/dev/null
+  fi
+  rm -rf "$work/dir.d"; "$pgbin/pg_dump" -Fd -j 2 -d "$url" -f "$work/dir.d"
+  for run in $(seq "$RUNS"); do
+    psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
+    measure "$size" "pg_restore -Fd -j 2, local directory" "$pgbin/pg_restore $flags --jobs 2 -d '$server/restored' '$work/dir.d'"
+    psql -d "$server/postgres" -c "drop database if exists restored with (force)" -c "create database restored"
+    measure "$size" "restore.java --jobs 2 of a --parallel 2 backup (from S3)" \
+      "jbang restore.java --name $db-restore --jobs 2 --target-url '$server/restored' --pg-restore $pgbin/pg_restore"
+    # --create: restore makes the database itself and pipelines (each data file restored once its SHA-256 is proven).
+    psql -d "$server/postgres" -c "drop database if exists restored with (force)"
+    measure "$size" "restore.java --jobs 2 --create of a --parallel 2 backup (pipelined)" \
+      "jbang restore.java --name $db-restore --jobs 2 --create --target-url '$server/restored' --pg-restore $pgbin/pg_restore"
+  done
+  psql -d "$server/postgres" -c "drop database if exists restored with (force)"
+  rm -rf "$work/dir.d"
+}
+
+# --- MODE=startup: what every run pays once (JBang's launcher, JVM start, class loading, the JIT), per JVM setting.
+# A first run of each setting is not measured: it builds the jar for that JDK and trains the CDS archive / AOT cache.
+startup_contenders() { # SIZE DB
+  local size=$1 db=$2 jdk25=${JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64} aot=$work/backup.aot
+  local -a settings=("JDK 17||" "JDK 17, jbang --cds||--cds" "JDK 17, -XX:TieredStopAtLevel=1||--runtime-option=-XX:TieredStopAtLevel=1")
+  if [ -x "$jdk25/bin/java" ]; then
+    settings+=("JDK 25|$jdk25|" "JDK 25, jbang --cds|$jdk25|--cds" "JDK 25, -XX:AOTCache|$jdk25|--runtime-option=-XX:AOTCache=$aot")
+  fi
+  local backup="--database-url '$server/$db' --name $db-startup --pg-dump ${pg17:-$pgbin}/pg_dump"
+  local s label home flags
+  for s in "${settings[@]}"; do
+    IFS='|' read -r label home flags <<<"$s"
+    echo "$label" | grep -Eq -- "$ONLY" || continue
+    if [[ $flags == *AOTCache* ]]; then  # JDK 25 (JEP 514): one training run writes the cache
+      rm -f "$aot"; eval "JAVA_HOME=$home jbang --runtime-option=-XX:AOTCacheOutput='$aot' backup.java $backup" >/dev/null 2>&1
+    else
+      eval "JAVA_HOME=$home jbang $flags backup.java $backup" >/dev/null 2>&1
+    fi
+  done
+  for run in $(seq "$RUNS"); do
+    for s in "${settings[@]}"; do
+      IFS='|' read -r label home flags <<<"$s"
+      measure "$size" "$label: backup --version" "JAVA_HOME=$home jbang $flags backup.java --version"
+      measure "$size" "$label: backup of ~10 MB" "JAVA_HOME=$home jbang $flags backup.java --json $backup"
+    done
+  done
 }
 
 declare -A dbsize gzsize
@@ -182,6 +275,8 @@ SQL
   dbsize[$size]=$(psql -d "$server/$db" -A -t -c "select pg_database_size(current_database())")
   url="$server/$db"
   echo "== $db: $((dbsize[$size] / 1048576)) MB on disk; $RUNS runs of each contender, alternating"
+  if [ "$MODE" = parallel ]; then parallel_contenders "$size" "$db"; continue; fi
+  if [ "$MODE" = startup ]; then startup_contenders "$size" "$db"; continue; fi
   for run in $(seq "$RUNS"); do
     echo " run $run of $RUNS"
     measure "$size" "pg_dump -Fc (gzip) > /dev/null" "$pgbin/pg_dump -Fc -d '$url' > /dev/null"
@@ -234,6 +329,13 @@ SQL
 done
 
 [ -n "${PREPARE_ONLY:-}" ] && exit 0
+if [ "$MODE" = parallel ] || [ "$MODE" = startup ]; then
+  out=$root/bench/results/$(date -u +%Y-%m-%d-%H%M)-$MODE.md
+  python3 "$root/bench/report-parallel.py" "$results" "$out" \
+    "$(for s in $SIZES; do printf '%s=%s,' "$s" "${dbsize[$s]:-}"; done)" "$("${pg17:-$pgbin}/pg_dump" --version | awk '{print $3}')" \
+    "MODE=$MODE SIZES=\"$SIZES\" RUNS=$RUNS$([ "$MODE" = parallel ] && echo " LATENCY_MS=\"$LATENCY_MS\" WINDOW=$WINDOW")$([ "$ONLY" = . ] || printf " ONLY='%s'" "$ONLY") bash bench/run.sh"
+  echo "Written to $out"; exit 0
+fi
 # --- Report: median and min-max per contender and size, ratios to the baselines.
 out=$root/bench/results/$(date -u +%Y-%m-%d-%H%M).md
 python3 "$root/bench/report.py" "$results" "$out" "${SIZES}" \

@@ -21,7 +21,21 @@ final class DatabaseBackup {
     /** What backup's options decide for every database of a run. */
     record Settings(String pgDumpPath, String compress, boolean allowPooler, boolean sourceMoved, long lockWaitMillis, String exactCountLimit,
                     long countLimitBytes, List<String> recipients, boolean readBack, List<String> extraArgs, Long partSize, int concurrent, AwsOptions aws,
-                    boolean verbose, int parallel, java.nio.file.Path spool) {
+                    boolean verbose, int parallel, java.nio.file.Path spool, long parallelAbove) {
+        /** parallel: {@link ParallelChoice#AUTO} (by size, from parallelAbove), 0 or 1 (one stream), N workers. */
+        Settings(String pgDumpPath, String compress, boolean allowPooler, boolean sourceMoved, long lockWaitMillis, String exactCountLimit,
+                 long countLimitBytes, List<String> recipients, boolean readBack, List<String> extraArgs, Long partSize, int concurrent, AwsOptions aws,
+                 boolean verbose, int parallel, java.nio.file.Path spool) {
+            this(pgDumpPath, compress, allowPooler, sourceMoved, lockWaitMillis, exactCountLimit, countLimitBytes, recipients, readBack, extraArgs,
+                    partSize, concurrent, aws, verbose, parallel, spool, Long.MAX_VALUE);
+        }
+
+        /** The same settings with {@code workers} pg_dump workers, as chosen for one database. */
+        Settings withParallel(int workers) {
+            return new Settings(pgDumpPath, compress, allowPooler, sourceMoved, lockWaitMillis, exactCountLimit, countLimitBytes, recipients, readBack,
+                    extraArgs, partSize, concurrent, aws, verbose, workers, spool, parallelAbove);
+        }
+
         /** As before --parallel existed: one custom-format stream per database. */
         Settings(String pgDumpPath, String compress, boolean allowPooler, boolean sourceMoved, long lockWaitMillis, String exactCountLimit,
                  long countLimitBytes, List<String> recipients, boolean readBack, List<String> extraArgs, Long partSize, int concurrent, AwsOptions aws,
@@ -94,10 +108,12 @@ final class DatabaseBackup {
         // psql first: it proves host, password and database (clear errors 69/77/64) and tells the server version.
         PgTools.Tool psql = PgTools.anyPsql();
         PgTools.ServerVersion server = PgTools.serverVersion(psql, conn);
+        boolean pooled = settings.allowPooler();
         if (!settings.allowPooler()) {
             PoolerCheck.Finding pooler = PoolerCheck.probe(psql, conn);
+            pooled = pooler.pgbouncer();
             if (pooler.pgbouncer() && !pooler.sessionMode()) PoolerCheck.refuse(pooler, conn.host());
-            if (pooler.pgbouncer() && settings.parallel() > 0) {
+            if (pooler.pgbouncer() && settings.parallel() >= 2) {
                 // pg_dump -j: every worker imports the leader's snapshot, which needs one server behind all of them, held for the whole dump.
                 throw new Failure(Exit.CONFIG, pooler.version() + " at " + conn.host() + " is a connection pooler: --parallel needs a direct connection"
                         + " (its workers share one snapshot); use the server's own host and port");
@@ -116,8 +132,12 @@ final class DatabaseBackup {
             snapshot = DumpSnapshot.begin(session, new DumpSnapshot.Settings(settings.lockWaitMillis(), PgDumpArgs.has(extraArgs, "enable-row-security"),
                     PgDumpArgs.has(extraArgs, "serializable-deferrable"), settings.countLimitBytes()), warn);
             List<UserTables.Table> userTables = snapshot.tables();
-            if (settings.parallel() > 0) {
-                return new ParallelBackup(s3, bucket, settings, err, note, warn).run(t, conn, clock, psql, server, pgDump, compression, source, snapshot,
+            ConnInfo direct = conn;
+            int workers = ParallelChoice.choose(settings.parallel(), settings.parallelAbove(), new ParallelChoice.Facts(databaseBytes, settings.concurrent(),
+                    pooled, SpoolWatch.available(), () -> ConnectionBudget.measure(psql, direct), settings.spool(), userTables,
+                    () -> ParallelChoice.usableSpace(settings.spool())), note);
+            if (workers > 0) {
+                return new ParallelBackup(s3, bucket, settings.withParallel(workers), err, note, warn).run(t, conn, clock, psql, server, pgDump, compression, source, snapshot,
                         userTables, prefix);
             }
             return stream(t, conn, clock, psql, server, pgDump, compression, source, snapshot, userTables, databaseBytes);
