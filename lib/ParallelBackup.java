@@ -67,9 +67,14 @@ final class ParallelBackup {
         this.warn = warn;
     }
 
+    /** What the spool may hold at once with N workers: the N largest tables' on-disk size, plus {@link #HEADROOM}. */
+    static long spoolNeed(int workers, List<UserTables.Table> tables) {
+        return HEADROOM + tables.stream().map(UserTables.Table::bytes).sorted(Comparator.reverseOrder()).limit(workers).mapToLong(Long::longValue).sum();
+    }
+
     /** Whether N workers' largest tables fit the spool's free space; a Failure (78) saying how much otherwise. */
     static void checkSpace(Path spool, int workers, List<UserTables.Table> tables, long usable) {
-        long need = HEADROOM + tables.stream().map(UserTables.Table::bytes).sorted(Comparator.reverseOrder()).limit(workers).mapToLong(Long::longValue).sum();
+        long need = spoolNeed(workers, tables);
         if (usable < need) {
             throw new Failure(Exit.CONFIG, "the spool " + spool + " has " + Progress.size(usable) + " free, but --parallel " + workers + " may hold up to "
                     + Progress.size(need) + " there at once (the " + workers + " largest tables' on-disk size, plus " + Progress.size(HEADROOM)

@@ -1,5 +1,4 @@
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -90,8 +89,7 @@ final class ParallelChoice {
             }
         }
         if (obstacle == null) {
-            long need = ParallelBackup.HEADROOM + f.tables().stream().map(UserTables.Table::bytes).sorted(Comparator.reverseOrder()).limit(workers)
-                    .mapToLong(Long::longValue).sum();
+            long need = ParallelBackup.spoolNeed(workers, f.tables());
             long usable = f.spoolUsable().getAsLong();
             if (usable < need * f.concurrent()) {
                 obstacle = "the spool " + f.spool() + " has " + Progress.size(usable) + " free and pg_dump -j " + workers + " may hold up to "
